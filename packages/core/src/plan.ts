@@ -1,0 +1,45 @@
+/**
+ * One step of an {@link ExecutionPlan}. Steps run in order; each names the pipeline node it came from so that
+ * a failure can say which node failed.
+ *
+ * - `view`: `sql` is a query; its result is registered as the temporary view `view`.
+ * - `action`: `sql` is a statement run for its effect (for example `CACHE TABLE`).
+ * - `query`: `sql` is a query whose first `limit` rows and schema are reported (previews, results).
+ * - `write`: `sql` is a query whose result is written to `target` with Spark's DataFrame writer.
+ */
+export type PlanStep =
+  | { readonly nodeId: string; readonly kind: 'view'; readonly view: string; readonly sql: string }
+  | { readonly nodeId: string; readonly kind: 'action'; readonly sql: string }
+  | { readonly nodeId: string; readonly kind: 'query'; readonly sql: string; readonly limit: number }
+  | { readonly nodeId: string; readonly kind: 'write'; readonly sql: string; readonly target: WriteTarget }
+
+/** Where and how a `write` step stores its rows. */
+export interface WriteTarget {
+  /** Spark data source format, e.g. `parquet`, `csv`, `json`, `jdbc`. */
+  readonly format: string
+  /** Save mode. */
+  readonly mode: 'overwrite' | 'append' | 'errorifexists' | 'ignore'
+  /** Output path for file formats; absent for `jdbc`. */
+  readonly path?: string
+  /** Columns to partition the output by. */
+  readonly partitionBy?: readonly string[]
+  /** Data source options (for `jdbc`: url, dbtable, ...). Secret values are resolved at submission. */
+  readonly options?: Readonly<Record<string, string>>
+}
+
+/**
+ * An inspectable Spark program compiled from a pipeline document: a list of Spark SQL steps in topological order.
+ * The same document, registry and params always give a byte-identical plan.
+ */
+export interface ExecutionPlan {
+  /** The pipeline's name. */
+  readonly pipeline: string
+  /** The git revision (commit sha) the document was read at, when known. */
+  readonly revision?: string
+  /** `run` writes sinks; `preview` samples sources, skips sinks and reports rows per node. */
+  readonly mode: 'run' | 'preview'
+  /** Spark configuration to apply to the session (from the document's `spark` section). */
+  readonly conf?: Readonly<Record<string, string>>
+  /** The steps, in execution order. */
+  readonly steps: readonly PlanStep[]
+}

@@ -1,0 +1,2 @@
+export type { GitOutput, RunGitOptions } from './git-process.ts'
+export { gitEnv, runGit } from './git-process.ts'

@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config'
+
+export default defineProject({
+  resolve: { conditions: ['@sparkle-studio/source'] },
+  ssr: { resolve: { conditions: ['@sparkle-studio/source'] } },
+  test: { name: 'git', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] },
+})
