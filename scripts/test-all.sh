@@ -8,11 +8,11 @@ step() { printf '\n\033[1;36m[sparkle test]\033[0m %s\n' "$*" >&2; }
 step "lint and format (biome)"
 pnpm biome ci .
 
-step "typecheck (every package, example and the guides)"
-pnpm -r --parallel run typecheck
-
 step "build (tsdown)"
 pnpm -r --filter "./packages/*" run build >/dev/null
+
+step "typecheck (packages from source; examples and guides against the build)"
+pnpm -r --parallel run typecheck
 
 step "package checks (publint, arethetypeswrong)"
 pnpm -r --filter "./packages/*" run check:package >/dev/null
