@@ -57,8 +57,9 @@ export function timeRow(metric: string, value: number, anchor: string, anchorVal
     unit: 'ms',
     anchor,
     anchorValue: round(anchorValue),
-    ratio: round(anchorValue / value),
-    ratioLabel: 'x faster than anchor',
+    // Always >= 1, with the direction in words, so a table reads without mental division.
+    ratio: round(anchorValue >= value ? anchorValue / value : value / anchorValue),
+    ratioLabel: anchorValue >= value ? 'x faster than anchor' : 'x slower than anchor',
     ...(target ? { target } : {}),
   }
 }

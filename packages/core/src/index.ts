@@ -1,6 +1,74 @@
+export type { CompileOptions } from './compiler.ts'
+export {
+  compilePipeline,
+  DEFAULT_PREVIEW_LIMIT,
+  DEFAULT_SAMPLE_LIMIT,
+  MAX_PREVIEW_LIMIT,
+  viewName,
+} from './compiler.ts'
+export type {
+  CompileContext,
+  CompiledNode,
+  ComponentDefinition,
+  ComponentExample,
+  ComponentRef,
+  ComponentSpec,
+  ComponentType,
+  ConfigUpgrade,
+  ParamValue,
+  PortDefinition,
+} from './component.ts'
+export { COMPONENT_TYPES, defineComponent, parseComponentRef } from './component.ts'
+export { builtinComponents, createDefaultRegistry } from './components/index.ts'
+export type { ConfigValidation, IssueLocation } from './config-validation.ts'
+export { fromZodIssues, toPointer, validateComponentConfig } from './config-validation.ts'
+export type {
+  ParsedPipelineDocument,
+  PipelineDocument,
+  PipelineEdge,
+  PipelineNode,
+  PipelineParam,
+  PipelineSchedule,
+} from './document.ts'
+export {
+  CURRENT_SCHEMA_VERSION,
+  MAX_NODES,
+  NODE_ID_PATTERN,
+  PARAM_NAME_PATTERN,
+  PipelineDocumentSchema,
+  PipelineEdgeSchema,
+  PipelineNodeSchema,
+  PipelineParamSchema,
+  PipelineScheduleSchema,
+  pipelineDocumentJsonSchema,
+} from './document.ts'
 export type { ErrorCode, StudioErrorOptions } from './errors.ts'
 export { errorStatus, hasErrorCode, isStudioError, StudioError } from './errors.ts'
-export type { ExecutionPlan, PlanStep, WriteTarget } from './plan.ts'
+export type { FieldHints, UiHints } from './field.ts'
+export { field, fieldHints, SECRET_NAME_PATTERN, secretRef } from './field.ts'
+export type { JsonSchema, JsonSchemaDraft, JsonSchemaOptions } from './json-schema.ts'
+export { toJsonSchema } from './json-schema.ts'
+export type { MigratePipelineOptions, MigrationChange, MigrationResult } from './migrations.ts'
+export { migratePipeline } from './migrations.ts'
+export type { ResolvedParam } from './params.ts'
+export { findParamReferences, PARAM_PLACEHOLDER, paramLiteral, resolveParams, substituteParams } from './params.ts'
+export type { ExecutionPlan, OptionValue, PlanStep, ReadSource, SecretRef, WriteTarget } from './plan.ts'
+export type {
+  AnyComponentDefinition,
+  ComponentCatalog,
+  ComponentCategory,
+  ComponentDetail,
+  ComponentSearchHit,
+  ComponentSummary,
+  ListComponentsFilter,
+} from './registry.ts'
+export { ComponentRegistry } from './registry.ts'
+export type { SqlFragmentProblem, SqlValue } from './sql.ts'
+export { checkSqlFragment, quoteIdent, quoteQualified, sqlDate, sqlLiteral, sqlString, sqlTimestamp } from './sql.ts'
+export type { UiSchema } from './ui-schema.ts'
+export { escapePointer, hintedPaths, secretPaths, sqlPaths, toUiSchema, valuesAtPattern } from './ui-schema.ts'
+export type { PipelineValidation, ValidatePipelineOptions } from './validate-pipeline.ts'
+export { validatePipeline } from './validate-pipeline.ts'
 export type { ValidationIssue } from './validation-issue.ts'
 export {
   isValidPipelineName,

@@ -1,0 +1,82 @@
+import { z } from 'zod'
+
+/**
+ * How a config field is shown in a form. Standard annotations (`title`, `description`, `examples`) go into the JSON
+ * Schema; the rest drives the generated RJSF `uiSchema`.
+ */
+export interface FieldHints {
+  /** Label of the field. */
+  readonly title?: string
+  /** Help text under the field. */
+  readonly description?: string
+  /** Example values (also in the JSON Schema's `examples`). */
+  readonly examples?: readonly unknown[]
+  /** Widget name for the form renderer, e.g. `textarea`, `sql-expression`, `column`, `columns`, `path`. */
+  readonly widget?: string
+  /** A group (fieldset) name, e.g. `Source`, `Advanced`. */
+  readonly group?: string
+  /** Sort order within the form; lower comes first. Fields without an order keep their declaration order, after. */
+  readonly order?: number
+  /** Placeholder text of an empty input. */
+  readonly placeholder?: string
+  /** The field holds a secret reference (`{ "$secret": "NAME" }`), never a plaintext value. */
+  readonly secret?: boolean
+}
+
+/** The UI-only part of {@link FieldHints}, kept in the {@link fieldHints} registry. */
+export type UiHints = Pick<FieldHints, 'widget' | 'group' | 'order' | 'placeholder' | 'secret'>
+
+/** The zod registry that holds each field's UI hints, read by the uiSchema generator and the secret checks. */
+export const fieldHints: z.core.$ZodRegistry<UiHints> = z.registry<UiHints>()
+
+/**
+ * Attaches form hints to a zod schema: `title`, `description` and `examples` as JSON Schema annotations, the rest
+ * as UI hints. Returns a new schema of the same type.
+ *
+ * @example
+ * ```ts
+ * import { field } from '@sparkle-studio/core'
+ * import { z } from 'zod'
+ *
+ * const condition = field(z.string().min(1), { title: 'Condition', widget: 'sql-expression', placeholder: 'amount > 0' })
+ * ```
+ */
+export function field<T extends z.ZodType>(schema: T, hints: FieldHints): T {
+  const meta: Record<string, unknown> = {}
+  if (hints.title !== undefined) meta['title'] = hints.title
+  if (hints.description !== undefined) meta['description'] = hints.description
+  if (hints.examples !== undefined) meta['examples'] = [...hints.examples]
+  if (hints.secret) meta['writeOnly'] = true
+  const annotated = (Object.keys(meta).length > 0 ? schema.meta(meta) : schema.meta({})) as T
+  const ui: { -readonly [K in keyof UiHints]: UiHints[K] } = {}
+  if (hints.widget !== undefined) ui.widget = hints.widget
+  if (hints.group !== undefined) ui.group = hints.group
+  if (hints.order !== undefined) ui.order = hints.order
+  if (hints.placeholder !== undefined) ui.placeholder = hints.placeholder
+  if (hints.secret !== undefined) ui.secret = hints.secret
+  fieldHints.add(annotated, ui)
+  return annotated
+}
+
+/** Secret names: upper-case letters, digits and `_`, starting with a letter. */
+export const SECRET_NAME_PATTERN: RegExp = /^[A-Z][A-Z0-9_]{0,127}$/
+
+/**
+ * A config field that holds a secret reference `{ "$secret": "NAME" }`: the value is resolved when a run is
+ * submitted and never stored in git, logs or API responses.
+ *
+ * @example
+ * ```ts
+ * import { secretRef } from '@sparkle-studio/core'
+ *
+ * const password = secretRef({ title: 'Password' })
+ * ```
+ */
+export function secretRef(hints: Omit<FieldHints, 'secret'> = {}) {
+  return field(
+    z.strictObject({
+      $secret: z.string().regex(SECRET_NAME_PATTERN, 'secret names are upper-case letters, digits and _'),
+    }),
+    { widget: 'secret', ...hints, secret: true },
+  )
+}
