@@ -1,0 +1,52 @@
+export type { OpenApiDocument, OpenApiOptions } from './openapi.ts'
+export { generateOpenApi } from './openapi.ts'
+export type {
+  AnyRoute,
+  ErrorBody,
+  HttpMethod,
+  Role,
+  RouteBase,
+  RouteField,
+  RouteInput,
+  RouteOutput,
+  RouteSpec,
+} from './route.ts'
+export { buildPath, defineRoute, ErrorBodySchema, isIdempotent, successEnvelope } from './route.ts'
+export type { Api, RouteName } from './routes.ts'
+export { api } from './routes.ts'
+export {
+  AttemptSchema,
+  BackfillPreviewSchema,
+  BackfillSchema,
+  BranchSchema,
+  boolQuery,
+  ColumnSchema,
+  CommitSchema,
+  ComponentDetailSchema,
+  ComponentSummarySchema,
+  ComponentTypeSchema,
+  ConfigValidationResultSchema,
+  DryRunResultSchema,
+  ExecutionPlanSchema,
+  GitRefSchema,
+  GitStatusSchema,
+  GrainSchema,
+  HealthSchema,
+  IdSchema,
+  IssueSchema,
+  intQuery,
+  LogChunkSchema,
+  NodePreviewSchema,
+  ParamsSchema,
+  PipelineDiffSchema,
+  PipelineNameSchema,
+  PipelineRecordSchema,
+  PipelineSummarySchema,
+  PlanStepSchema,
+  PullRequestSchema,
+  RunPageSchema,
+  RunSchema,
+  RunStatusSchema,
+  SaveResultSchema,
+  TemplateSchema,
+} from './schemas.ts'

@@ -1,0 +1,145 @@
+import { z } from 'zod'
+import { type ErrorCode, errorStatus } from '../errors.ts'
+import { SDK_VERSION } from '../version.ts'
+import { type AnyRoute, ErrorBodySchema, successEnvelope } from './route.ts'
+import { api } from './routes.ts'
+
+/** An OpenAPI 3.1 document as plain JSON. */
+export type OpenApiDocument = Record<string, unknown>
+
+/** Options of {@link generateOpenApi}. */
+export interface OpenApiOptions {
+  /** Server URLs listed in the document, e.g. `['http://localhost:3000']`. */
+  readonly servers?: readonly string[]
+  /**
+   * Title of the API.
+   * @default 'Sparkle Studio API'
+   */
+  readonly title?: string
+}
+
+const PREFIX = '/api/v1'
+const COMMON_ERRORS: readonly ErrorCode[] = [
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'PAYLOAD_TOO_LARGE',
+  'INTERNAL',
+]
+
+function jsonSchema(schema: z.ZodType, defs: Record<string, unknown>, io: 'input' | 'output'): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>
+  delete out['$schema']
+  const local = out['$defs'] as Record<string, unknown> | undefined
+  delete out['$defs']
+  if (local) for (const [id, def] of Object.entries(local)) defs[id] ??= def
+  return out
+}
+
+function unwrapOptional(schema: z.ZodType): { schema: z.ZodType; optional: boolean } {
+  const def = schema._zod.def as { type: string; innerType?: z.ZodType }
+  if ((def.type === 'optional' || def.type === 'default') && def.innerType)
+    return { schema: def.innerType, optional: true }
+  return { schema, optional: false }
+}
+
+function parameters(route: AnyRoute, defs: Record<string, unknown>): Record<string, unknown>[] {
+  const list: Record<string, unknown>[] = []
+  const add = (where: 'path' | 'query' | 'header', obj: z.ZodObject | undefined) => {
+    if (!obj) return
+    for (const [name, prop] of Object.entries(obj.shape as Record<string, z.ZodType>)) {
+      const { schema, optional } = unwrapOptional(prop)
+      const description = (z.globalRegistry.get(prop) ?? z.globalRegistry.get(schema))?.description
+      list.push({
+        name,
+        in: where,
+        required: where === 'path' || !optional,
+        schema: jsonSchema(schema, defs, 'input'),
+        ...(description ? { description } : {}),
+      })
+    }
+  }
+  add('path', route.params)
+  add('query', route.query)
+  add('header', route.headers)
+  return list
+}
+
+function responses(route: AnyRoute, defs: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const status = String(route.status ?? 200)
+  out[status] =
+    route.stream === 'sse'
+      ? {
+          description: 'A stream of Server-Sent Events',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        }
+      : {
+          description: 'Success',
+          content: { 'application/json': { schema: jsonSchema(successEnvelope(route.response), defs, 'output') } },
+        }
+  const byStatus = new Map<number, ErrorCode[]>()
+  for (const code of [...COMMON_ERRORS, ...route.errors]) {
+    const s = errorStatus[code]
+    byStatus.set(s, [...new Set([...(byStatus.get(s) ?? []), code])])
+  }
+  for (const [s, codes] of [...byStatus.entries()].sort((a, b) => a[0] - b[0])) {
+    out[String(s)] = {
+      description: `Error: ${codes.join(', ')}`,
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+    }
+  }
+  return out
+}
+
+/**
+ * Generates the OpenAPI 3.1 document of the API from the contract in {@link api}: paths, parameters, request bodies,
+ * responses in their envelopes, errors by status, and each route's role as `x-required-role`.
+ *
+ * @example
+ * ```ts
+ * import { generateOpenApi } from '@sparkle-studio/core/contract'
+ *
+ * const spec = generateOpenApi({ servers: ['http://localhost:3000'] })
+ * ```
+ */
+export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
+  const defs: Record<string, unknown> = {}
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const [operationId, route] of Object.entries(api) as [string, AnyRoute][]) {
+    const path = `${PREFIX}${route.path}`
+    const op: Record<string, unknown> = {
+      operationId,
+      summary: route.summary,
+      tags: [route.tag],
+      'x-required-role': route.role,
+      parameters: parameters(route, defs),
+      responses: responses(route, defs),
+    }
+    if (route.description) op['description'] = route.description
+    if (route.body) {
+      const { schema, optional } = unwrapOptional(route.body)
+      op['requestBody'] = {
+        required: !optional,
+        content: { 'application/json': { schema: jsonSchema(schema, defs, 'input') } },
+      }
+    }
+    paths[path] = { ...(paths[path] ?? {}), [route.method.toLowerCase()]: op }
+  }
+  defs['ErrorBody'] = jsonSchema(ErrorBodySchema, defs, 'output')
+  const doc = {
+    openapi: '3.1.0',
+    info: {
+      title: options.title ?? 'Sparkle Studio API',
+      version: SDK_VERSION,
+      description:
+        'Design, version and run low-code Spark pipelines. Every response is an envelope: `{ success: true, data }` or `{ success: false, error: { code, message, details } }`. Roles: viewer reads, editor saves and runs, admin pushes and opens pull requests.',
+    },
+    servers: (options.servers ?? []).map((url) => ({ url })),
+    tags: [...new Set(Object.values(api).map((r) => r.tag))].map((name) => ({ name })),
+    paths,
+    components: { schemas: Object.fromEntries(Object.entries(defs).sort(([a], [b]) => a.localeCompare(b))) },
+  }
+  // Shared schemas (those with a meta id) live under components.schemas.
+  return JSON.parse(JSON.stringify(doc).replaceAll('"#/$defs/', '"#/components/schemas/')) as OpenApiDocument
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod'
+import type { ErrorCode } from '../errors.ts'
+
+/** Who may call a route: `viewer` reads, `editor` saves and runs, `admin` pushes, opens pull requests and manages keys. */
+export type Role = 'viewer' | 'editor' | 'admin'
+
+/** HTTP methods used by the API. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
+
+/** What every route declares, whatever its inputs. */
+export interface RouteBase<Response extends z.ZodType = z.ZodType> {
+  readonly method: HttpMethod
+  /** Path under `/api/v1`, OpenAPI style: `/pipelines/{name}`. */
+  readonly path: string
+  readonly summary: string
+  readonly description?: string
+  /** OpenAPI tag (group in the docs page). */
+  readonly tag: string
+  readonly role: Role
+  /** The `data` of the success envelope. */
+  readonly response: Response
+  /**
+   * Success status.
+   * @default 200
+   */
+  readonly status?: 200 | 201 | 202
+  /** Error codes the route may answer besides `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN` and `INTERNAL`. */
+  readonly errors: readonly ErrorCode[]
+  /** The route streams Server-Sent Events instead of answering JSON. */
+  readonly stream?: 'sse'
+  /**
+   * Whether the client may retry it after a network failure or a 5xx. GET, PUT and DELETE are; POST is not unless set.
+   */
+  readonly idempotent?: boolean
+}
+
+/** A route field that is present (and required) when its schema is given, absent otherwise. */
+export type RouteField<K extends string, T> = [T] extends [undefined]
+  ? { readonly [P in K]?: undefined }
+  : { readonly [P in K]: T }
+
+/**
+ * One route of the API: method, path, inputs and output as zod schemas, the role it needs and the errors it gives.
+ * `params` are path parameters, `query` query parameters (strings on the wire; schemas coerce; unknown ones are
+ * rejected), `headers` the request headers the route reads (lower-case names, e.g. `if-match`), `body` the JSON body
+ * (unknown fields are rejected).
+ */
+export type RouteSpec<
+  Params extends z.ZodObject | undefined = z.ZodObject | undefined,
+  Query extends z.ZodObject | undefined = z.ZodObject | undefined,
+  Body extends z.ZodType | undefined = z.ZodType | undefined,
+  Headers extends z.ZodObject | undefined = z.ZodObject | undefined,
+  Response extends z.ZodType = z.ZodType,
+> = RouteBase<Response> &
+  RouteField<'params', Params> &
+  RouteField<'query', Query> &
+  RouteField<'body', Body> &
+  RouteField<'headers', Headers>
+
+/** Defines a route; the identity function, kept for type inference. */
+export function defineRoute<
+  Response extends z.ZodType,
+  Params extends z.ZodObject | undefined = undefined,
+  Query extends z.ZodObject | undefined = undefined,
+  Body extends z.ZodType | undefined = undefined,
+  Headers extends z.ZodObject | undefined = undefined,
+>(
+  spec: RouteBase<Response> & {
+    readonly params?: Params
+    readonly query?: Query
+    readonly body?: Body
+    readonly headers?: Headers
+  },
+): RouteSpec<Params, Query, Body, Headers, Response> {
+  return Object.freeze(spec) as RouteSpec<Params, Query, Body, Headers, Response>
+}
+
+/** Any route. */
+export type AnyRoute = RouteBase & {
+  readonly params?: z.ZodObject | undefined
+  readonly query?: z.ZodObject | undefined
+  readonly body?: z.ZodType | undefined
+  readonly headers?: z.ZodObject | undefined
+}
+
+/** The input type of a schema, or never. */
+export type InputOf<S> = S extends z.ZodType ? z.input<S> : never
+/** The `body` member of a route input: optional when the body schema accepts undefined. */
+export type BodyInput<B> = B extends z.ZodType
+  ? undefined extends z.input<B>
+    ? { readonly body?: z.input<B> }
+    : { readonly body: z.input<B> }
+  : unknown
+
+/** What a caller passes to a route: `params`, `query`, `headers` and `body`, each present only when the route has it. */
+export type RouteInput<R extends AnyRoute> = (R['params'] extends z.ZodObject
+  ? { readonly params: InputOf<R['params']> }
+  : unknown) &
+  (R['query'] extends z.ZodObject ? { readonly query?: InputOf<R['query']> } : unknown) &
+  (R['headers'] extends z.ZodObject ? { readonly headers?: InputOf<R['headers']> } : unknown) &
+  BodyInput<R['body']>
+
+/** What a route answers in the `data` of its success envelope. */
+export type RouteOutput<R extends AnyRoute> = z.output<R['response']>
+
+/** The error body every route answers with on failure. */
+export const ErrorBodySchema = z
+  .object({
+    success: z.literal(false),
+    error: z.object({
+      code: z.string().meta({ description: 'Stable error code, e.g. VALIDATION_FAILED, NOT_FOUND, CONFLICT' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+    requestId: z.string().optional(),
+  })
+  .meta({ id: 'ErrorBody', title: 'Error' })
+
+/** The success envelope around a route's `data`. */
+export function successEnvelope<T extends z.ZodType>(data: T) {
+  return z.object({ success: z.literal(true), data, message: z.string().optional() })
+}
+
+/** The error body type. */
+export type ErrorBody = z.infer<typeof ErrorBodySchema>
+
+/** True when GET/PUT/DELETE, or when the route says it is idempotent. */
+export function isIdempotent(route: AnyRoute): boolean {
+  return route.idempotent ?? route.method !== 'POST'
+}
+
+/** Fills `{name}` segments of a route path with URL-encoded values. */
+export function buildPath(path: string, params: Readonly<Record<string, unknown>> | undefined): string {
+  return path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
+    const value = params?.[key]
+    if (value === undefined || value === null) throw new TypeError(`missing path parameter "${key}"`)
+    return encodeURIComponent(String(value))
+  })
+}

@@ -1,0 +1,287 @@
+import { z } from 'zod'
+import { COMPONENT_TYPES } from '../component.ts'
+import { PipelineDocumentSchema } from '../document.ts'
+import { PIPELINE_NAME_PATTERN } from '../validation-issue.ts'
+
+/** An integer query parameter: a number from code, a decimal string on the wire. */
+export function intQuery(min: number, max: number) {
+  return z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^-?\d{1,15}$/, 'must be an integer')
+        .transform(Number),
+    ])
+    .pipe(z.number().int().min(min).max(max))
+}
+
+/** A boolean query parameter: `true`/`false` on the wire. */
+export function boolQuery() {
+  return z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+}
+
+/** A pipeline name in a path or body. */
+export const PipelineNameSchema = z.string().max(64).regex(PIPELINE_NAME_PATTERN, 'not a valid pipeline name')
+
+/** A git ref (branch, tag or sha) in a query: no option-like or path-escaping values. */
+export const GitRefSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'not a valid git ref')
+
+/** An opaque id (run, backfill) in a path. */
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'not a valid id')
+
+/** A validation issue as the API returns it. */
+export const IssueSchema = z
+  .object({ path: z.string(), message: z.string(), code: z.string(), nodeId: z.string().optional() })
+  .meta({ id: 'Issue' })
+
+/** The health report. */
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    version: z.string(),
+    checks: z.object({
+      spark: z.object({
+        ok: z.boolean(),
+        version: z.string().optional(),
+        java: z.string().optional(),
+        detail: z.string().optional(),
+      }),
+      git: z.object({ ok: z.boolean(), branch: z.string().optional(), detail: z.string().optional() }),
+      database: z.object({ ok: z.boolean(), dialect: z.string().optional(), detail: z.string().optional() }),
+    }),
+  })
+  .meta({ id: 'Health' })
+
+const PortSchema = z.object({
+  name: z.string(),
+  label: z.string().optional(),
+  multiple: z.boolean().optional(),
+  optional: z.boolean().optional(),
+})
+
+/** A component type. */
+export const ComponentTypeSchema = z.enum(COMPONENT_TYPES as unknown as [string, ...string[]])
+
+/** A component in lists and search results. */
+export const ComponentSummarySchema = z
+  .object({
+    ref: z.string(),
+    type: ComponentTypeSchema,
+    name: z.string(),
+    version: z.number().int(),
+    latest: z.boolean(),
+    title: z.string(),
+    description: z.string(),
+    category: z.string(),
+    icon: z.string(),
+    tags: z.array(z.string()),
+    inputs: z.array(PortSchema),
+    outputs: z.array(PortSchema),
+  })
+  .meta({ id: 'ComponentSummary' })
+
+/** A component with its config JSON Schema and uiSchema. */
+export const ComponentDetailSchema = ComponentSummarySchema.extend({
+  docs: z.string().optional(),
+  examples: z.array(z.object({ title: z.string(), config: z.record(z.string(), z.unknown()) })),
+  schema: z.record(z.string(), z.unknown()),
+  uiSchema: z.record(z.string(), z.unknown()),
+}).meta({ id: 'ComponentDetail' })
+
+/** The result of validating a config. */
+export const ConfigValidationResultSchema = z
+  .object({ valid: z.boolean(), config: z.record(z.string(), z.unknown()).optional(), issues: z.array(IssueSchema) })
+  .meta({ id: 'ConfigValidationResult' })
+
+/** A commit as the API shows it. */
+export const CommitSchema = z
+  .object({ sha: z.string(), author: z.string(), email: z.string().optional(), date: z.string(), message: z.string() })
+  .meta({ id: 'Commit' })
+
+/** A pipeline in the list. */
+export const PipelineSummarySchema = z
+  .object({
+    name: z.string(),
+    description: z.string().optional(),
+    tags: z.array(z.string()),
+    lastCommit: CommitSchema.optional(),
+  })
+  .meta({ id: 'PipelineSummary' })
+
+/** A pipeline document with where it was read. */
+export const PipelineRecordSchema = z
+  .object({
+    name: z.string(),
+    document: z.record(z.string(), z.unknown()),
+    revision: z.string().meta({ description: 'Commit sha of the branch head it was read at' }),
+    blob: z.string().meta({ description: 'Blob sha of pipeline.json: send it as If-Match to save' }),
+  })
+  .meta({ id: 'PipelineRecord' })
+
+/** The result of a save. */
+export const SaveResultSchema = z
+  .object({ name: z.string(), revision: z.string(), blob: z.string(), commit: CommitSchema })
+  .meta({ id: 'SaveResult' })
+
+/** A structured diff between two revisions of a pipeline. */
+export const PipelineDiffSchema = z.record(z.string(), z.unknown()).meta({ id: 'PipelineDiff' })
+
+/** One step of an execution plan. */
+export const PlanStepSchema = z.record(z.string(), z.unknown()).meta({ id: 'PlanStep' })
+
+/** An execution plan. */
+export const ExecutionPlanSchema = z
+  .object({
+    pipeline: z.string(),
+    revision: z.string().optional(),
+    mode: z.enum(['run', 'preview']),
+    conf: z.record(z.string(), z.string()).optional(),
+    steps: z.array(PlanStepSchema),
+  })
+  .meta({ id: 'ExecutionPlan' })
+
+/** Run parameter values. */
+export const ParamsSchema = z.record(z.string().max(64), z.union([z.string().max(10_000), z.number(), z.boolean()]))
+
+/** Columns of a preview result. */
+export const ColumnSchema = z.object({ name: z.string(), type: z.string(), nullable: z.boolean() })
+
+/** What a dry-run answers for one node. */
+export const NodePreviewSchema = z
+  .object({
+    nodeId: z.string(),
+    schema: z.array(ColumnSchema).optional(),
+    rows: z.array(z.record(z.string(), z.unknown())).optional(),
+    truncated: z.boolean().optional(),
+    error: z.object({ errorClass: z.string().optional(), message: z.string() }).optional(),
+  })
+  .meta({ id: 'NodePreview' })
+
+/** The dry-run answer. */
+export const DryRunResultSchema = z
+  .object({
+    pipeline: z.string(),
+    plan: ExecutionPlanSchema,
+    nodes: z.array(NodePreviewSchema),
+    durationMs: z.number(),
+  })
+  .meta({ id: 'DryRunResult' })
+
+/** Run states. */
+export const RunStatusSchema = z.enum([
+  'queued',
+  'submitting',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'cancelled',
+])
+
+/** One attempt of a run. */
+export const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  status: z.string(),
+  workerId: z.string().optional(),
+  submissionId: z.string().optional(),
+  appId: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  error: z.record(z.string(), z.unknown()).optional(),
+})
+
+/** A run (an execution) as the API shows it. */
+export const RunSchema = z
+  .object({
+    id: z.string(),
+    pipeline: z.string(),
+    revision: z.string().optional(),
+    params: z.record(z.string(), z.unknown()),
+    status: RunStatusSchema,
+    priority: z.number().int(),
+    attempt: z.number().int(),
+    maxAttempts: z.number().int(),
+    idempotencyKey: z.string().optional(),
+    backfillId: z.string().optional(),
+    createdAt: z.string(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    cancelRequested: z.boolean().optional(),
+    error: z.record(z.string(), z.unknown()).optional(),
+    appId: z.string().optional(),
+    sparkUiUrl: z.string().optional(),
+    logsUrl: z.string().optional(),
+    progress: z.object({ completedTasks: z.number(), totalTasks: z.number() }).optional(),
+    attempts: z.array(AttemptSchema).optional(),
+  })
+  .meta({ id: 'Run' })
+
+/** A page of runs with the cursor of the next page. */
+export const RunPageSchema = z
+  .object({ items: z.array(RunSchema), nextCursor: z.string().optional() })
+  .meta({ id: 'RunPage' })
+
+/** A chunk of a run's log. */
+export const LogChunkSchema = z
+  .object({ text: z.string(), nextOffset: z.number().int(), complete: z.boolean() })
+  .meta({ id: 'LogChunk' })
+
+/** Backfill grains. */
+export const GrainSchema = z.enum(['hour', 'day', 'week', 'month'])
+
+/** A backfill with its counts by status. */
+export const BackfillSchema = z
+  .object({
+    id: z.string(),
+    pipeline: z.string(),
+    start: z.string(),
+    end: z.string(),
+    grain: GrainSchema,
+    status: z.string(),
+    partitions: z.number().int(),
+    counts: z.record(z.string(), z.number().int()),
+    createdAt: z.string(),
+    runIds: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'Backfill' })
+
+/** A backfill dry run: the partitions it would run. */
+export const BackfillPreviewSchema = z
+  .object({
+    dryRun: z.literal(true),
+    partitions: z.array(z.object({ key: z.string(), params: z.record(z.string(), z.unknown()) })),
+  })
+  .meta({ id: 'BackfillPreview' })
+
+/** Git status of the studio's repository. */
+export const GitStatusSchema = z
+  .object({
+    branch: z.string(),
+    head: z.string().optional(),
+    remote: z.string().optional(),
+    ahead: z.number().int(),
+    behind: z.number().int(),
+  })
+  .meta({ id: 'GitStatus' })
+
+/** A git branch. */
+export const BranchSchema = z
+  .object({ name: z.string(), head: z.string(), current: z.boolean() })
+  .meta({ id: 'Branch' })
+
+/** A pull or merge request. */
+export const PullRequestSchema = z.object({ url: z.string(), number: z.number().int() }).meta({ id: 'PullRequest' })
+
+/** A pipeline template to create pipelines from. */
+export const TemplateSchema = z
+  .object({ name: z.string(), title: z.string(), description: z.string(), document: PipelineDocumentSchema })
+  .meta({ id: 'Template' })
