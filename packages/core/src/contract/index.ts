@@ -2,8 +2,10 @@ export type { OpenApiDocument, OpenApiOptions } from './openapi.ts'
 export { generateOpenApi } from './openapi.ts'
 export type {
   AnyRoute,
+  BodyInput,
   ErrorBody,
   HttpMethod,
+  InputOf,
   Role,
   RouteBase,
   RouteField,
