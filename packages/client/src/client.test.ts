@@ -1,41 +1,170 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ApiError, createStudioClient } from './client.ts'
+import { type AnyRoute, api, isIdempotent } from '@sparkle-studio/core/contract'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createStudioClient } from './client.ts'
+import {
+  ApiConflictError,
+  ApiError,
+  ApiNetworkError,
+  ApiNotFoundError,
+  ApiValidationError,
+  isApiError,
+} from './errors.ts'
+import { routeTable } from './route-table.ts'
 
-describe('createStudioClient against a loopback server', () => {
-  let server: Server
-  let baseUrl: string
-  const seen: { url?: string | undefined; auth?: string | undefined } = {}
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      seen.url = req.url
-      seen.auth = req.headers.authorization
-      res.setHeader('content-type', 'application/json')
-      if (req.headers.authorization === 'Bearer bad') {
-        res.statusCode = 401
-        res.end(JSON.stringify({ success: false, error: { code: 'UNAUTHORIZED', message: 'bad token' } }))
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void
+let handler: Handler
+let server: Server
+let baseUrl: string
+const seen: {
+  method?: string | undefined
+  url?: string | undefined
+  headers?: IncomingMessage['headers']
+  body?: string
+}[] = []
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.statusCode = status
+  res.setHeader('content-type', 'application/json')
+  res.setHeader('x-request-id', 'req-1')
+  res.end(JSON.stringify(body))
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => {
+      body += c
+    })
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body })
+      handler(req, body, res)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((r) => server.close(() => r())))
+beforeEach(() => {
+  seen.length = 0
+})
+
+describe('route table', () => {
+  it('matches the contract route by route', () => {
+    for (const [name, route] of Object.entries(api) as [keyof typeof api, AnyRoute][]) {
+      expect(routeTable[name], name).toEqual([route.method, route.path, isIdempotent(route)])
+    }
+    expect(Object.keys(routeTable).sort()).toEqual(Object.keys(api).sort())
+  })
+})
+
+describe('createStudioClient (against a loopback HTTP server)', () => {
+  it('sends params, query, headers and body, and unwraps the envelope', async () => {
+    handler = (_req, _body, res) =>
+      json(res, 200, { success: true, data: { name: 'a b', revision: 'r', blob: 'b', commit: {} } })
+    const client = createStudioClient({ baseUrl: `${baseUrl}/`, headers: { authorization: 'Bearer t' } })
+    const saved = await client.savePipeline({
+      params: { name: 'a b' },
+      headers: { 'if-match': 'blob1' },
+      body: { document: { x: 1 } },
+    })
+    expect(saved.revision).toBe('r')
+    expect(seen[0]).toMatchObject({ method: 'PUT', url: '/api/v1/pipelines/a%20b', body: '{"document":{"x":1}}' })
+    expect(seen[0]?.headers).toMatchObject({
+      authorization: 'Bearer t',
+      'if-match': 'blob1',
+      'content-type': 'application/json',
+    })
+    handler = (_req, _body, res) => json(res, 200, { success: true, data: { items: [] } })
+    await client.listExecutions({ query: { pipeline: 'orders', limit: 20, status: undefined } })
+    expect(seen[1]?.url).toBe('/api/v1/executions?pipeline=orders&limit=20')
+  })
+
+  it('throws the ApiError subclass of the error code, with status, details and request id', async () => {
+    const client = createStudioClient({ baseUrl, retries: 0 })
+    const cases = [
+      [404, 'NOT_FOUND', ApiNotFoundError],
+      [409, 'CONFLICT', ApiConflictError],
+      [422, 'VALIDATION_FAILED', ApiValidationError],
+    ] as const
+    for (const [status, code, Class] of cases) {
+      handler = (_req, _body, res) =>
+        json(res, status, { success: false, error: { code, message: `m ${code}`, details: { issues: [] } } })
+      const error = await client.getPipeline({ params: { name: 'x' } }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Class)
+      expect(error).toBeInstanceOf(ApiError)
+      expect(error).toMatchObject({ status, code, message: `m ${code}`, details: { issues: [] }, requestId: 'req-1' })
+      expect(isApiError(error)).toBe(true)
+    }
+  })
+
+  it('retries idempotent calls after a 503, never a POST that is not idempotent', async () => {
+    let calls = 0
+    handler = (_req, _body, res) => {
+      calls++
+      if (calls < 3) json(res, 503, { success: false, error: { code: 'SPARK_UNAVAILABLE', message: 'busy' } })
+      else json(res, 200, { success: true, data: { status: 'ok' } })
+    }
+    const client = createStudioClient({ baseUrl, retries: 2 })
+    await expect(client.health()).resolves.toMatchObject({ status: 'ok' })
+    expect(calls).toBe(3)
+    calls = 0
+    await expect(client.run({ body: { pipeline: 'orders' } })).rejects.toMatchObject({
+      status: 503,
+      code: 'SPARK_UNAVAILABLE',
+    })
+    expect(calls).toBe(1)
+  }, 20_000)
+
+  it('uses a custom fetch, runs hooks, and aborts with a signal', async () => {
+    const used: string[] = []
+    handler = (_req, _body, res) => json(res, 200, { success: true, data: [] })
+    const client = createStudioClient({
+      baseUrl,
+      fetch: (input, init) => {
+        used.push(String(input instanceof Request ? input.url : input))
+        return fetch(input, init)
+      },
+      hooks: {
+        beforeRequest: [
+          ({ request, route }) =>
+            route === 'listPipelines' ? new Request(request, { headers: { 'x-trace': 'abc' } }) : undefined,
+        ],
+      },
+    })
+    await client.listPipelines()
+    expect(used[0]).toContain('/api/v1/pipelines')
+    expect(seen[0]?.headers?.['x-trace']).toBe('abc')
+    handler = () => {}
+    const controller = new AbortController()
+    const pending = client.listPipelines({ signal: controller.signal })
+    controller.abort()
+    await expect(pending).rejects.toBeInstanceOf(ApiNetworkError)
+  })
+
+  it('streams Server-Sent Events and reconnects with Last-Event-ID', async () => {
+    let connection = 0
+    let resumedFrom: string | string[] | undefined
+    handler = (req, _body, res) => {
+      connection++
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      if (connection === 1) {
+        res.write(': hello\n\nid: 1\nevent: status\ndata: {"status":"running"}\n\n')
+        res.write('id: 2\nevent: log\ndata: {"line":"a"}\n\n')
+        // The connection drops after the events were sent.
+        setTimeout(() => res.destroy(), 50)
         return
       }
-      res.end(JSON.stringify({ success: true, data: { version: '0.1.0', checks: { git: { ok: true } } } }))
-    })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  })
-  afterAll(() => new Promise<void>((r) => server.close(() => r())))
-
-  it('unwraps the success envelope', async () => {
-    const client = createStudioClient({ baseUrl, headers: { authorization: 'Bearer good' } })
-    const health = await client.health()
-    expect(health.version).toBe('0.1.0')
-    expect(seen.url).toBe('/api/v1/health')
-    expect(seen.auth).toBe('Bearer good')
-  })
-
-  it('rebuilds API errors from the error envelope', async () => {
-    const client = createStudioClient({ baseUrl, headers: { authorization: 'Bearer bad' } })
-    const error = await client.health().catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(ApiError)
-    expect(error).toMatchObject({ code: 'UNAUTHORIZED', status: 401, message: 'bad token' })
+      resumedFrom = req.headers['last-event-id']
+      res.end('id: 3\nevent: status\ndata: {"status":"succeeded"}\n\nid: 4\nevent: end\ndata: {}\n\n')
+    }
+    const client = createStudioClient({ baseUrl })
+    const events = []
+    for await (const e of client.streamExecutionEvents('run-1')) events.push(e)
+    expect(events.map((e) => `${e.id}:${e.event}`)).toEqual(['1:status', '2:log', '3:status', '4:end'])
+    expect(events[2]?.data).toEqual({ status: 'succeeded' })
+    expect(resumedFrom).toBe('2')
+    expect(seen[0]?.url).toBe('/api/v1/executions/run-1/events')
   })
 })

@@ -1,5 +1,33 @@
-import { isStudioError, StudioError } from '@sparkle-studio/core'
-import ky, { HTTPError, type KyInstance } from 'ky'
+import type { Api, RouteInput, RouteName, RouteOutput } from '@sparkle-studio/core/contract'
+import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky'
+import { ApiError, ApiNetworkError, toApiError } from './errors.ts'
+import { routeTable } from './route-table.ts'
+import { type ServerSentEvent, streamEvents } from './sse.ts'
+
+/** What a `beforeRequest` hook gets; it may return a new `Request` to send instead. */
+export interface BeforeRequestState {
+  readonly request: Request
+  /** The route being called. */
+  readonly route: RouteName
+}
+
+/** What an `afterResponse` hook gets (before the body is read). */
+export interface AfterResponseState {
+  readonly request: Request
+  readonly response: Response
+  readonly route: RouteName
+}
+
+/** A hook run before each request (add auth headers, trace ids). */
+export type BeforeRequestHook = (state: BeforeRequestState) => Request | undefined | Promise<Request | undefined>
+/** A hook run after each response (metrics, logging). */
+export type AfterResponseHook = (state: AfterResponseState) => void | Promise<void>
+
+/** Hooks of the client, each an array run in order. */
+export interface StudioClientHooks {
+  readonly beforeRequest?: readonly BeforeRequestHook[]
+  readonly afterResponse?: readonly AfterResponseHook[]
+}
 
 /** Options of {@link createStudioClient}. */
 export interface StudioClientOptions {
@@ -12,73 +40,149 @@ export interface StudioClientOptions {
   readonly fetch?: typeof globalThis.fetch | undefined
   /** Headers sent with every request (for example `authorization`). */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * Retries of idempotent calls (GET, PUT, DELETE and routes marked idempotent) after a network failure or a 5xx.
+   * Other calls are never retried.
+   * @default 2
+   */
+  readonly retries?: number | undefined
+  /**
+   * Per-attempt timeout in milliseconds; `false` for none.
+   * @default 30000
+   */
+  readonly timeout?: number | false | undefined
+  readonly hooks?: StudioClientHooks | undefined
 }
 
-/** The server's health report. */
-export interface HealthReport {
-  /** SDK version of the server. */
-  readonly version: string
-  /** Whether each dependency of the server answers. */
-  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: string }>>
+/** Options of every call. */
+export interface CallOptions {
+  /** Cancels the call. */
+  readonly signal?: AbortSignal | undefined
 }
 
-/** A typed client for the Sparkle Studio HTTP API. */
-export interface StudioClient {
-  /** `GET /api/v1/health`. */
-  health(options?: { readonly signal?: AbortSignal | undefined }): Promise<HealthReport>
+/** One typed method per route: its input (params, query, headers, body) and its output, inferred from the contract. */
+export type ClientMethod<R extends Api[RouteName]> =
+  object extends RouteInput<R>
+    ? (input?: RouteInput<R> & CallOptions) => Promise<RouteOutput<R>>
+    : (input: RouteInput<R> & CallOptions) => Promise<RouteOutput<R>>
+
+/** Options of {@link StudioClient.streamExecutionEvents}. */
+export interface StreamOptions extends CallOptions {
+  /** Resume after this event id. */
+  readonly after?: number | undefined
 }
 
-/** An error answered by the API, rebuilt from its `{ success: false, error }` envelope. */
-export class ApiError extends StudioError {
-  override name = 'ApiError'
-  /** The HTTP status of the response. */
-  readonly status: number
+/** A typed client for the Sparkle Studio HTTP API: one method per route of the contract, plus the event stream. */
+export type StudioClient = { readonly [K in RouteName]: ClientMethod<Api[K]> } & {
+  /**
+   * The live events of a run (status changes, runner events, log lines) as an async iterable, reconnecting with
+   * `Last-Event-ID` after a dropped connection, until the run ends (`end` event) or the signal aborts.
+   */
+  streamExecutionEvents(id: string, options?: StreamOptions): AsyncIterable<ServerSentEvent>
+}
 
-  constructor(status: number, code: StudioError['code'], message: string, details?: unknown) {
-    super(code, message, details)
-    this.status = status
+type AnyInput = {
+  readonly params?: Record<string, unknown>
+  readonly query?: Record<string, unknown>
+  readonly headers?: Record<string, string | undefined>
+  readonly body?: unknown
+  readonly signal?: AbortSignal | undefined
+}
+
+function fillPath(path: string, params: Readonly<Record<string, unknown>> | undefined): string {
+  return path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
+    const value = params?.[key]
+    if (value === undefined || value === null) throw new TypeError(`missing path parameter "${key}"`)
+    return encodeURIComponent(String(value))
+  })
+}
+
+function searchParams(query: Readonly<Record<string, unknown>> | undefined): URLSearchParams | undefined {
+  if (!query) return undefined
+  const out = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null) continue
+    out.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v))
   }
+  return out
 }
 
 /**
- * Creates a client for a Sparkle Studio server. Works in browsers and Node (any global `fetch`).
+ * Creates a client for a Sparkle Studio server. Works in browsers and Node (any `fetch`). Every method takes
+ * `{ params, query, headers, body, signal }` as its route needs and returns the `data` of the success envelope;
+ * failures throw an {@link ApiError} subclass with the server's `code`, the HTTP `status` and `details`.
  *
  * @example
  * ```ts
  * import { createStudioClient } from '@sparkle-studio/client'
  *
- * const client = createStudioClient({ baseUrl: 'http://localhost:3000' })
- * const health = await client.health()
+ * const client = createStudioClient({ baseUrl: 'http://localhost:3000', headers: { authorization: 'Bearer …' } })
+ * const { document, blob } = await client.getPipeline({ params: { name: 'orders' } })
+ * await client.savePipeline({ params: { name: 'orders' }, headers: { 'if-match': blob }, body: { document } })
+ * const run = await client.run({ body: { pipeline: 'orders', params: { ds: '2026-11-01' } } })
+ * for await (const event of client.streamExecutionEvents(run.id)) console.log(event.event, event.data)
  * ```
  */
 export function createStudioClient(options: StudioClientOptions): StudioClient {
+  const baseUrl = `${options.baseUrl.replace(/\/+$/, '')}/api/v1/`
+  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init))
   const http: KyInstance = ky.create({
-    prefix: `${options.baseUrl.replace(/\/$/, '')}/api/v1/`,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    prefix: baseUrl,
+    fetch: fetchImpl,
+    timeout: options.timeout ?? 30_000,
     ...(options.headers ? { headers: options.headers } : {}),
   })
-  return {
-    async health(opts) {
-      return unwrap<HealthReport>(() => http.get('health', opts?.signal ? { signal: opts.signal } : {}).json())
-    },
-  }
-}
+  const retries = options.retries ?? 2
 
-async function unwrap<T>(call: () => Promise<unknown>): Promise<T> {
-  try {
-    const body = (await call()) as { success?: boolean; data?: unknown }
-    return body.data as T
-  } catch (error) {
-    if (error instanceof HTTPError) {
-      // ky has already read and parsed the body into `data`.
-      const body = error.data as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
-      const e = body?.error
-      const candidate = { name: 'StudioError', code: e?.code, message: e?.message }
-      if (isStudioError(candidate)) {
-        throw new ApiError(error.response.status, candidate.code, candidate.message, e?.details)
+  async function call(route: RouteName, input: AnyInput = {}): Promise<unknown> {
+    const [method, path, idempotent] = routeTable[route]
+    const hooks = options.hooks
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(input.headers ?? {})) if (v !== undefined) headers[k] = v
+    const search = searchParams(input.query)
+    try {
+      const response = await http(fillPath(path, input.params).replace(/^\//, ''), {
+        method,
+        headers,
+        ...(search ? { searchParams: search } : {}),
+        ...(input.body !== undefined ? { json: input.body } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+        retry: idempotent
+          ? { limit: retries, methods: [method.toLowerCase()], statusCodes: [408, 429, 500, 502, 503, 504] }
+          : 0,
+        hooks: {
+          beforeRequest: (hooks?.beforeRequest ?? []).map(
+            (hook) => async (state) => (await hook({ request: state.request, route })) ?? undefined,
+          ),
+          afterResponse: (hooks?.afterResponse ?? []).map((hook) => async (state) => {
+            await hook({ request: state.request, response: state.response, route })
+          }),
+        },
+      })
+      const body = (await response.json()) as { success?: boolean; data?: unknown }
+      return body.data
+    } catch (error) {
+      if (error instanceof HTTPError) {
+        throw toApiError(error.response.status, error.data, error.response.headers.get('x-request-id') ?? undefined)
       }
-      throw new ApiError(error.response.status, 'INTERNAL', `HTTP ${error.response.status} without an error envelope`)
+      if (error instanceof ApiError) throw error
+      const message =
+        error instanceof TimeoutError ? 'the request timed out' : `no response: ${(error as Error).message}`
+      throw new ApiNetworkError(0, 'INTERNAL', message, undefined, undefined, { cause: error })
     }
-    throw error
   }
+
+  const client: Record<string, unknown> = {}
+  for (const route of Object.keys(routeTable) as RouteName[]) {
+    client[route] = (input?: AnyInput) => call(route, input)
+  }
+  client['streamExecutionEvents'] = (id: string, opts: StreamOptions = {}) =>
+    streamEvents({
+      url: `${baseUrl}${fillPath(routeTable.executionEvents[1], { id }).replace(/^\//, '')}`,
+      fetch: fetchImpl,
+      headers: options.headers ?? {},
+      after: opts.after,
+      signal: opts.signal,
+    })
+  return client as StudioClient
 }
