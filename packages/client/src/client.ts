@@ -66,7 +66,7 @@ export type ClientMethod<R extends Api[RouteName]> =
     ? (input?: RouteInput<R> & CallOptions) => Promise<RouteOutput<R>>
     : (input: RouteInput<R> & CallOptions) => Promise<RouteOutput<R>>
 
-/** Options of {@link StudioClient.streamExecutionEvents}. */
+/** Options of `StudioClient.streamExecutionEvents`. */
 export interface StreamOptions extends CallOptions {
   /** Resume after this event id. */
   readonly after?: number | undefined
