@@ -166,6 +166,23 @@ export interface WriteResult {
   readonly changed: boolean
 }
 
+/** One change of {@link GitPipelineStore.commit}: a document to save, or `null` to delete the pipeline. */
+export interface PipelineChange {
+  readonly name: string
+  readonly document: unknown
+  /** The blob or commit the caller read, `null` for "must not exist yet"; absent for no check. */
+  readonly expected?: string | null | undefined
+}
+
+/** The result of {@link GitPipelineStore.commit}. */
+export interface CommitResult {
+  /** The new commit, or the unchanged head when nothing changed. */
+  readonly commit: string
+  readonly changed: boolean
+  /** The blob of each saved pipeline (null for deletions). */
+  readonly blobs: Readonly<Record<string, string | null>>
+}
+
 /** Options of {@link GitPipelineStore.history}. */
 export interface HistoryOptions extends ReadOptions {
   /** At most this many entries. @default 50 */
@@ -660,6 +677,80 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
       }),
     )
     return { name, commit: outcome.commit ?? '', blob, changed: outcome.changed }
+  }
+
+  /**
+   * Saves and deletes several pipelines as one commit: each change is a document to save, or `null` to delete the
+   * pipeline. Every document is validated and every `expected` checked before anything is written; one problem and
+   * nothing is committed. Changes that leave a pipeline as it is are skipped; when nothing changes, no commit is made.
+   *
+   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` (no changes, a name twice),
+   * `VALIDATION_FAILED`, `SECRET_IN_PLAINTEXT`, `NOT_FOUND` (deleting a missing pipeline), `CONFLICT` (a stale `expected`).
+   */
+  async commit(
+    changes: readonly PipelineChange[],
+    options: Omit<WriteOptions, 'expected'> = {},
+  ): Promise<CommitResult> {
+    if (changes.length === 0) throw new StudioError('BAD_REQUEST', 'a commit needs at least one change')
+    const names = new Set<string>()
+    for (const c of changes) {
+      assertPipelineName(c.name)
+      if (names.has(c.name))
+        throw new StudioError('BAD_REQUEST', `pipeline "${c.name}" appears twice in one commit`, { name: c.name })
+      names.add(c.name)
+    }
+    const ctx = this.#writeContext(options, `Save ${changes.length} pipelines`)
+    const prepared = await Promise.all(
+      changes.map(async (c) => {
+        if (c.document === null) return { change: c, text: null, blob: null }
+        const text = await this.#prepare(c.name, c.document)
+        return { change: c, text, blob: this.#repo.blobId(text) }
+      }),
+    )
+    const { signal } = options
+    let writing: Promise<void> | undefined
+    const outcome = await this.#repo.lock(() =>
+      this.#repo.commit(ctx.ref, {
+        allowCreate: ctx.allowCreate,
+        signal,
+        plan: async (head) => {
+          const indexChanges: IndexChange[] = []
+          const toWrite: { text: string; blob: string }[] = []
+          for (const { change, text, blob } of prepared) {
+            if (text === null || blob === null) {
+              const found = await this.#locate(head, change.name, signal)
+              if (!found)
+                throw new StudioError('NOT_FOUND', `pipeline "${change.name}" not found on ${refLabel(ctx.ref)}`, {
+                  name: change.name,
+                })
+              await this.#checkExpected(change.name, change.expected, head, found.file?.oid ?? null, signal)
+              const files = await this.#files(found.folder.oid, `${PIPELINES_DIR}/${change.name}`, signal)
+              indexChanges.push(...files.map(({ path }) => ({ path, oid: null })))
+              continue
+            }
+            const current = await this.#blobAt(head, change.name, signal)
+            await this.#checkExpected(change.name, change.expected, head, current, signal)
+            if (current === blob) continue
+            indexChanges.push({ path: pipelinePath(change.name), oid: blob })
+            toWrite.push({ text, blob })
+          }
+          if (indexChanges.length === 0) return { noop: undefined }
+          writing ??= Promise.all(
+            toWrite.map(({ text, blob }) =>
+              this.#repo.writeBlob(text, signal).then((id) => {
+                if (id !== blob) throw new StudioError('INTERNAL', `git stored a document as ${id}, expected ${blob}`)
+              }),
+            ),
+          ).then(() => undefined)
+          return { changes: indexChanges, message: ctx.message, author: ctx.author, result: undefined, ready: writing }
+        },
+      }),
+    )
+    return {
+      commit: outcome.commit ?? '',
+      changed: outcome.changed,
+      blobs: Object.fromEntries(prepared.map((p) => [p.change.name, p.blob])),
+    }
   }
 
   /** Every file under a folder, as index paths to add (or, with `remove`, to delete). */

@@ -1,7 +1,9 @@
 export type {
+  CommitResult,
   GitPipelineStoreOptions,
   HistoryOptions,
   ListOptions,
+  PipelineChange,
   PipelineDiff,
   PipelineList,
   PipelineProblem,
