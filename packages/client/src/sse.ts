@@ -9,8 +9,11 @@ export interface ServerSentEvent {
 
 /** Options of {@link streamEvents}. */
 export interface StreamEventsOptions {
+  /** The SSE endpoint. */
   readonly url: string
+  /** The fetch implementation. */
   readonly fetch: typeof globalThis.fetch
+  /** Headers for every (re)connection. */
   readonly headers: Readonly<Record<string, string>>
   /** Resume after this event id. */
   readonly after?: number | undefined

@@ -264,7 +264,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * Opens the store on a bare repository. A repository with a work tree is refused: the store updates branches without
    * any checkout, which would leave a work tree silently out of step with its branch.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `NOT_FOUND` (no such folder), `BAD_REQUEST` (not a
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND` (no such folder), `BAD_REQUEST` (not a
    * bare repository's root, invalid branch or identity).
    */
   static async open<T extends object = PipelineDocumentLike>(
@@ -343,7 +343,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * Lists the pipelines at a revision with their description, tags, blob and the commit that last changed them. A file
    * that is not a readable pipeline does not fail the list: it is reported in `problems`.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `NOT_FOUND` for an unknown `ref`.
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND` for an unknown `ref`.
    */
   async list(options: ListOptions = {}): Promise<PipelineList> {
     const { signal } = options
@@ -454,8 +454,8 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   /**
    * Reads one pipeline at a revision (the store's branch head by default, or any branch, ref or commit id).
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` (invalid name), `NOT_FOUND` (no such
-   * pipeline or revision), or a {@link @sparkle-studio/core!ValidationError | ValidationError} with an `invalid_json`
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` (invalid name), `NOT_FOUND` (no such
+   * pipeline or revision), or a {@link @sparkle-studio/core!index.ValidationError | ValidationError} with an `invalid_json`
    * issue naming the file when it is not JSON.
    */
   async get(name: string, options: ReadOptions = {}): Promise<StoredPipeline<T>> {
@@ -477,7 +477,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   /**
    * The commits that changed a pipeline, newest first, following renames.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` (invalid name or paging),
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` (invalid name or paging),
    * `NOT_FOUND` (unknown ref).
    */
   async history(name: string, options: HistoryOptions = {}): Promise<PipelineHistoryEntry[]> {
@@ -515,7 +515,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * removed, moved, relabelled, config fields changed (JSON pointers with before/after), edges and top-level fields.
    * A side where the pipeline does not exist compares as empty.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `NOT_FOUND` when the pipeline exists at neither.
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND` when the pipeline exists at neither.
    */
   async diff(name: string, from: string, to: string, options: ReadOptions = {}): Promise<PipelineDiff> {
     assertPipelineName(name)
@@ -647,7 +647,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * `SECRET_IN_PLAINTEXT` for a plaintext secret; nothing is written). Its `name` must equal the pipeline's name; when
    * absent it is set. Saving exactly the stored document makes no commit (`changed: false`).
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `CONFLICT` with details `{ name, currentRevision,
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `CONFLICT` with details `{ name, currentRevision,
    * currentBlob }` when `expected` is stale; `BAD_REQUEST`, `VALIDATION_FAILED`, `SECRET_IN_PLAINTEXT`,
    * `PAYLOAD_TOO_LARGE`, `NOT_FOUND` (unknown branch).
    */
@@ -684,7 +684,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * pipeline. Every document is validated and every `expected` checked before anything is written; one problem and
    * nothing is committed. Changes that leave a pipeline as it is are skipped; when nothing changes, no commit is made.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` (no changes, a name twice),
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` (no changes, a name twice),
    * `VALIDATION_FAILED`, `SECRET_IN_PLAINTEXT`, `NOT_FOUND` (deleting a missing pipeline), `CONFLICT` (a stale `expected`).
    */
   async commit(
@@ -767,7 +767,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   /**
    * Deletes a pipeline (its whole folder) as one commit.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `NOT_FOUND`, or `CONFLICT` when `expected` is stale.
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND`, or `CONFLICT` when `expected` is stale.
    */
   async delete(name: string, options: WriteOptions = {}): Promise<WriteResult> {
     assertPipelineName(name)
@@ -795,7 +795,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * Renames a pipeline as one commit: its folder moves (with any other files in it) and the document's `name` follows.
    * `expected` refers to the pipeline under its old name.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `NOT_FOUND` (no `from`), `CONFLICT` (`to` exists, or
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND` (no `from`), `CONFLICT` (`to` exists, or
    * `expected` is stale), `BAD_REQUEST` (invalid names, or the same name twice).
    */
   async rename(from: string, to: string, options: WriteOptions = {}): Promise<WriteResult> {
@@ -866,7 +866,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   /**
    * Creates a branch at another branch's head (the store's branch by default), a ref or a commit.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `CONFLICT` when it exists, `NOT_FOUND` when `from` does not.
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `CONFLICT` when it exists, `NOT_FOUND` when `from` does not.
    */
   createBranch(
     name: string,
@@ -879,7 +879,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * Deletes a local branch. Refuses the store's own branch, and a branch with commits that are neither on the store's
    * branch nor pushed to the remote unless `force` is set.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `NOT_FOUND`, `BAD_REQUEST`, `CONFLICT` (unmerged).
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND`, `BAD_REQUEST`, `CONFLICT` (unmerged).
    */
   deleteBranch(
     name: string,
@@ -913,7 +913,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * Fetches the branch and brings it up to date: a fast-forward when it has no local commits, otherwise its local
    * commits are rebased onto the remote's (`mode: 'rebase'`, the default) or the pull is refused (`'ff-only'`).
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `GIT_MERGE_CONFLICT` with details `{ pipelines, files }`
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `GIT_MERGE_CONFLICT` with details `{ pipelines, files }`
    * when both sides changed the same pipeline incompatibly; the branch is left exactly as it was.
    */
   pull(
@@ -927,7 +927,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   /**
    * Pushes a branch to the remote.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `GIT_REMOTE_REJECTED` (details `{ branch, remote,
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `GIT_REMOTE_REJECTED` (details `{ branch, remote,
    * reason }`, reason `non-fast-forward` when the remote has commits this branch lacks: pull first).
    */
   push(
@@ -940,7 +940,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * Publishes a branch: pushes it and answers the commit the remote now has, e.g. to run or promote exactly that
    * revision.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} like {@link GitPipelineStore.push}, and `NOT_FOUND`
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} like {@link GitPipelineStore.push}, and `NOT_FOUND`
    * for a branch without commits.
    */
   async export(

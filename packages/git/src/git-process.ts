@@ -45,7 +45,7 @@ export function gitEnv(extra: Readonly<Record<string, string>> = {}): Record<str
 /**
  * Runs one git command with arguments passed as an array (never through a shell) and returns its output.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `GIT_FAILED` with git's message when git exits with a code not in `okCodes`.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `GIT_FAILED` with git's message when git exits with a code not in `okCodes`.
  * @example
  * ```ts
  * import { runGit } from '@sparkle-studio/git'

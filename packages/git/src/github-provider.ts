@@ -56,7 +56,7 @@ export class GitHubProvider implements PullRequestProvider {
   /**
    * Opens a pull request.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `PROVIDER_FAILED` with `details.status`.
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `PROVIDER_FAILED` with `details.status`.
    */
   async createPullRequest(input: PullRequestInput): Promise<PullRequestRef> {
     try {

@@ -46,7 +46,7 @@ export class GitLabProvider implements PullRequestProvider {
   /**
    * Opens a merge request.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `PROVIDER_FAILED` with `details.status`.
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `PROVIDER_FAILED` with `details.status`.
    */
   async createPullRequest(input: PullRequestInput): Promise<PullRequestRef> {
     const title =

@@ -18,7 +18,7 @@ export const DEFAULT_COMMITTER: GitIdentity = Object.freeze({
  * Checks an identity before it reaches git: git silently strips `<`, `>` and newlines, which would record something
  * other than what the caller asked for.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST`.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST`.
  */
 export function assertIdentity(identity: GitIdentity, role: string): void {
   const bad = (v: unknown) => typeof v !== 'string' || v.trim().length === 0 || /[<>\n\r\0]/.test(v) || v.length > 200

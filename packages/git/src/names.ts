@@ -35,7 +35,7 @@ function refuse(kind: string, value: unknown, rule: NameRule, why: string, help:
  * Checks a pipeline name before it gets anywhere near git: it becomes a folder name, so anything that could escape the
  * folder (`../x`, `a/b`), look like an option (`-x`, `--upload-pack=...`) or need escaping is refused.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` with details `{ name, rule }`.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` with details `{ name, rule }`.
  */
 export function assertPipelineName(name: unknown): asserts name is string {
   const kind = 'pipeline name'
@@ -84,7 +84,7 @@ function refNameProblem(name: string): [NameRule, string] | undefined {
 /**
  * Checks a branch name (`main`, `feature/orders`) with git's ref rules plus a safe character set and no leading `-`.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` with details `{ name, rule }`.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` with details `{ name, rule }`.
  */
 export function assertBranchName(name: unknown, kind = 'branch name'): asserts name is string {
   if (typeof name !== 'string') refuse(kind, name, 'type', 'a name must be a string', BRANCH_HELP)
@@ -95,7 +95,7 @@ export function assertBranchName(name: unknown, kind = 'branch name'): asserts n
 /**
  * Checks a remote name (`origin`).
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` with details `{ name, rule }`.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` with details `{ name, rule }`.
  */
 export function assertRemoteName(name: unknown): asserts name is string {
   const help = 'use letters, digits, ".", "_" and "-", starting with a letter or digit'
@@ -115,7 +115,7 @@ export function isObjectId(value: unknown): value is string {
  * into an unambiguous name for git: branches become `refs/heads/<name>`, so a branch can never be mistaken for a tag,
  * an option or an abbreviated object id.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` for anything else.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` for anything else.
  */
 export function revisionName(ref: unknown): string {
   if (isObjectId(ref)) return ref

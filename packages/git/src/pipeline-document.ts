@@ -142,7 +142,7 @@ export function checkPipelineShape(document: unknown): ValidationIssue[] {
 /**
  * Parses the bytes of a `pipeline.json` file.
  *
- * @throws {@link @sparkle-studio/core!ValidationError | ValidationError} (`VALIDATION_FAILED`) with an `invalid_json`
+ * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} (`VALIDATION_FAILED`) with an `invalid_json`
  * issue naming the file when it is not JSON, or `invalid_document` when it is JSON but not an object.
  */
 export function parsePipelineText(text: string, file: string): Record<string, unknown> {

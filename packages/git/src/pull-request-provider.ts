@@ -32,7 +32,7 @@ export interface PullRequestProvider {
   /**
    * Opens a pull request from `head` into `base`.
    *
-   * @throws {@link @sparkle-studio/core!StudioError | StudioError} `PROVIDER_FAILED` with the HTTP status in
+   * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `PROVIDER_FAILED` with the HTTP status in
    * `details.status`; the token never appears in the error.
    */
   createPullRequest(input: PullRequestInput): Promise<PullRequestRef>

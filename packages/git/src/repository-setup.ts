@@ -48,7 +48,7 @@ export interface CloneRepositoryOptions {
  * Makes a bare clone for a {@link GitPipelineStore}: local branches are the store's, and the remote's branches are
  * tracked separately under `refs/remotes/<remote>/`, so `status`, `pull` and `push` can compare them.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `BAD_REQUEST` for a URL that could be read as an option or
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` for a URL that could be read as an option or
  * uses a command transport (`ext::`, `fd::`), `GIT_FAILED` when git cannot clone (message without credentials).
  * @example
  * ```ts
