@@ -18,8 +18,8 @@ step "package checks (publint, arethetypeswrong)"
 pnpm -r --filter "./packages/*" run check:package >/dev/null
 echo "publint and attw: all packages pass"
 
-step "API reference (typedoc, warnings are errors)"
-pnpm typedoc --logLevel Warn
+step "docs site (guides and API reference in one typedoc build: warnings are errors, no broken links)"
+pnpm run docs
 
 step "tests (vitest: real Spark, PostgreSQL and git)"
 rm -f .vitest-reports/results.json

@@ -1,156 +1,199 @@
-// The quick-start demo: a real Spark job, a git repository and a database, touched end to end.
-// Run it with `./sparkle demo`; everything it makes lives in .demo/ (git-ignored) and is reused on the next run.
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+// The quick-start demo behind `./sparkle demo`: the real server and worker on embedded defaults (PGlite, a git
+// repository, local Spark), driven through the typed client. Everything lives in .demo/ (git-ignored) and is reused by
+// the next run. `./sparkle demo --keep` leaves the server running for exploring.
 import { join, resolve } from 'node:path'
-import type { ExecutionPlan } from '@sparkle-studio/core'
-import { runGit } from '@sparkle-studio/git'
-import { findSparkRuntime, runPlan } from '@sparkle-studio/spark'
-import { migrateToLatest, openDatabase } from '@sparkle-studio/spark/store'
+import { ApiNotFoundError, createStudioClient, type StudioClient } from '@sparkle-studio/client'
+import { type RunningServer, startServer } from '@sparkle-studio/example-server'
 
 const root = resolve(import.meta.dirname, '..', '..', '..')
-const demoDir = join(root, '.demo')
-const repoDir = join(demoDir, 'repo')
-const identity = {
-  GIT_AUTHOR_NAME: 'Sparkle Demo',
-  GIT_AUTHOR_EMAIL: 'demo@sparkle.invalid',
-  GIT_COMMITTER_NAME: 'Sparkle Demo',
-  GIT_COMMITTER_EMAIL: 'demo@sparkle.invalid',
-}
+const dataDir = join(root, '.demo')
+const keep = process.argv.includes('--keep')
+const color = process.stdout.isTTY
+  ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m`
+  : (_: number, s: string) => s
+const bold = (s: string) => color(1, s)
+const dim = (s: string) => color(2, s)
+const green = (s: string) => color(32, s)
 
-const pipeline = {
-  schemaVersion: 1,
-  name: 'daily-revenue',
-  description: 'Revenue per day from the demo orders',
-  nodes: [
-    { id: 'orders', component: 'ingestor/inline@1' },
-    { id: 'revenue', component: 'transformer/aggregate@1' },
-  ],
-  edges: [{ id: 'e1', source: 'orders', target: 'revenue' }],
-}
-
-const plan: ExecutionPlan = {
-  pipeline: pipeline.name,
-  mode: 'run',
-  steps: [
-    {
-      nodeId: 'orders',
-      kind: 'view',
-      view: 'orders',
-      sql: `SELECT * FROM VALUES
-        (1, DATE'2026-11-01', 'alice', 120.50), (2, DATE'2026-11-01', 'bob', 80.00),
-        (3, DATE'2026-11-02', 'alice', 42.25), (4, DATE'2026-11-02', 'carol', 310.00),
-        (5, DATE'2026-11-03', 'bob', 99.99) AS orders(order_id, order_date, customer, amount)`,
-    },
-    {
-      nodeId: 'revenue',
-      kind: 'query',
-      sql: 'SELECT order_date, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY order_date ORDER BY order_date',
-      limit: 100,
-    },
-  ],
-}
-
-function table(rows: readonly Record<string, unknown>[]): string {
+function table(rows: readonly Record<string, unknown>[], max = 8): string {
   const first = rows[0]
-  if (!first) return '(no rows)'
+  if (!first) return dim('  (no rows)')
   const cols = Object.keys(first)
-  const cell = (v: unknown) => (v === null ? 'null' : String(v))
-  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)))
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ')
-  return [
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? 'null' : typeof v === 'number' ? String(Math.round(v * 100) / 100) : String(v)
+  const shown = rows.slice(0, max)
+  const widths = cols.map((c) => Math.min(24, Math.max(c.length, ...shown.map((r) => cell(r[c]).length))))
+  const line = (vals: string[]) => `  ${vals.map((v, i) => v.slice(0, 24).padEnd(widths[i] ?? 0)).join('  ')}`
+  const out = [
     line(cols),
     line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map((r) => line(cols.map((c) => cell(r[c])))),
-  ].join('\n')
+    ...shown.map((r) => line(cols.map((c) => cell(r[c])))),
+  ]
+  if (rows.length > max) out.push(dim(`  … ${rows.length - max} more rows`))
+  return out.join('\n')
 }
 
-async function commitPipeline(): Promise<string> {
-  if (!existsSync(join(repoDir, 'HEAD'))) {
-    await mkdir(repoDir, { recursive: true })
-    await runGit(['init', '--bare', '--quiet', '--initial-branch=main'], { cwd: repoDir })
+function bar(done: number, total: number, width = 30): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} tasks`
+}
+
+async function ensurePipeline(client: StudioClient, name: string, template: string): Promise<void> {
+  try {
+    await client.getPipeline({ params: { name } })
+    console.log(`  ${name}: already in git ${dim('(reused)')}`)
+  } catch (error) {
+    if (!(error instanceof ApiNotFoundError)) throw error
+    const saved = await client.createPipeline({ body: { name, template } })
+    console.log(`  ${name}: created from template ${template}, commit ${saved.revision.slice(0, 12)}`)
   }
-  const cwd = repoDir
-  const blob = (
-    await runGit(['hash-object', '-w', '--stdin'], { cwd, input: `${JSON.stringify(pipeline, null, 2)}\n` })
-  ).stdout.trim()
-  const inner = (await runGit(['mktree'], { cwd, input: `100644 blob ${blob}\tpipeline.json\n` })).stdout.trim()
-  const folder = (await runGit(['mktree'], { cwd, input: `040000 tree ${inner}\t${pipeline.name}\n` })).stdout.trim()
-  const tree = (await runGit(['mktree'], { cwd, input: `040000 tree ${folder}\tpipelines\n` })).stdout.trim()
-  const head = await runGit(['rev-parse', '--verify', '--quiet', 'refs/heads/main'], { cwd, okCodes: [1] })
-  const parent = head.stdout.trim()
-  if (parent && (await runGit(['rev-parse', `${parent}^{tree}`], { cwd })).stdout.trim() === tree) return parent
-  const args = ['commit-tree', tree, '-m', `save ${pipeline.name}`, ...(parent ? ['-p', parent] : [])]
-  const commit = (await runGit(args, { cwd, env: identity })).stdout.trim()
-  await runGit(['update-ref', 'refs/heads/main', commit, parent], { cwd })
-  return commit
+}
+
+/** Runs a pipeline and shows a live progress bar fed by Spark's task progress, until the run ends. */
+async function runWithProgress(
+  client: StudioClient,
+  pipeline: string,
+  params: Record<string, string>,
+): Promise<string> {
+  const run = await client.run({ body: { pipeline, params } })
+  console.log(`  run ${run.id} queued`)
+  let uiShown = false
+  let status = 'queued'
+  let last = ''
+  for await (const e of client.streamExecutionEvents(run.id)) {
+    const data = e.data as { type?: string; payload?: Record<string, unknown>; status?: string }
+    if (e.event === 'status' && typeof data.payload?.['status'] === 'string') status = data.payload['status']
+    if (
+      data.type === 'spark' &&
+      data.payload?.['type'] === 'started' &&
+      !uiShown &&
+      typeof data.payload['uiUrl'] === 'string'
+    ) {
+      uiShown = true
+      console.log(`  Spark UI while it runs: ${data.payload['uiUrl']}`)
+    }
+    if (data.type === 'progress' && Number(data.payload?.['totalTasks'] ?? 0) > 0) {
+      const line = `  ${bar(Number(data.payload?.['completedTasks'] ?? 0), Number(data.payload?.['totalTasks'] ?? 0))}`
+      if (line !== last) {
+        if (process.stdout.isTTY) process.stdout.write(`\r${line}`)
+        else console.log(line)
+        last = line
+      }
+    }
+    if (e.event === 'end') status = String(data.status)
+  }
+  if (process.stdout.isTTY && last) process.stdout.write('\n')
+  const final = await client.getExecution({ params: { id: run.id } })
+  console.log(
+    `  run ${run.id}: ${status === 'succeeded' ? green(status) : status} (Spark application ${final.appId ?? '-'})`,
+  )
+  if (status !== 'succeeded') console.log(`  error: ${JSON.stringify(final.error)}\n  logs: ${final.logsUrl}`)
+  return status
 }
 
 async function main(): Promise<void> {
   const started = performance.now()
-  const runtime = await findSparkRuntime()
-  console.log(
-    `Spark ${runtime.sparkVersion} (Scala ${runtime.scalaVersion ?? '?'}) on Java ${runtime.javaVersion}, from ${runtime.source}`,
-  )
-
-  const revision = await commitPipeline()
-  console.log(`git: pipelines/${pipeline.name}/pipeline.json at ${revision.slice(0, 12)} in ${repoDir}`)
-
-  const store = await openDatabase({ dataDir: join(demoDir, 'db') })
+  console.log(bold('Sparkle Studio demo'))
+  console.log(dim(`data, git repository, database and outputs in ${dataDir}`))
+  const server: RunningServer = await startServer({
+    ...process.env,
+    PORT: process.env['PORT'] ?? '3000',
+    SPARKLE_DATA_DIR: dataDir,
+    SPARKLE_WORKER: 'embedded',
+    SPARKLE_LOG_LEVEL: process.env['SPARKLE_LOG_LEVEL'] ?? 'warn',
+  }).catch(async (error: unknown) => {
+    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error
+    return startServer({
+      ...process.env,
+      PORT: '0',
+      SPARKLE_DATA_DIR: dataDir,
+      SPARKLE_WORKER: 'embedded',
+      SPARKLE_LOG_LEVEL: 'warn',
+    })
+  })
+  const client = createStudioClient({ baseUrl: server.url, timeout: 300_000 })
+  let ok = true
   try {
-    await migrateToLatest(store.db)
-    const runId = `run-${Date.now().toString(36)}`
-    await store.db
-      .insertInto('runs')
-      .values({
-        id: runId,
-        pipeline: pipeline.name,
-        revision,
-        params: '{}',
-        status: 'running',
-        idempotency_key: null,
-        priority: 0,
-        attempt: 1,
-        max_attempts: 1,
-        app_id: null,
-        error: null,
-      })
-      .execute()
-
-    console.log('running on Spark (local[*]) ...')
-    const result = await runPlan({ ...plan, revision }, { runtime, workDir: join(demoDir, 'runs', runId) })
-    await store.db
-      .updateTable('runs')
-      .set({
-        status: result.status,
-        app_id: result.appId ?? null,
-        error: result.error ? JSON.stringify(result.error) : null,
-        updated_at: new Date(),
-        finished_at: new Date(),
-      })
-      .where('id', '=', runId)
-      .execute()
-    if (result.status !== 'succeeded') {
-      console.error(
-        `run failed at node ${result.error?.nodeId ?? '?'}: ${result.error?.message}\nlogs: ${result.logFile}`,
-      )
-      process.exitCode = 1
-      return
-    }
+    const health = await client.health()
+    console.log(`\n${bold('1. Server')} ${server.url} (API docs: ${server.url}/docs)`)
     console.log(
-      `\nSpark application ${result.appId} finished in ${(result.durationMs / 1000).toFixed(1)} s. Result of node "revenue":\n`,
+      `  Spark ${health.checks.spark.version} on Java ${health.checks.spark.java}, database ${health.checks.database.dialect}, git branch ${health.checks.git.branch}`,
     )
-    console.log(table(result.rows['revenue']?.rows ?? []))
-    const { count } = await store.db
-      .selectFrom('runs')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('pipeline', '=', pipeline.name)
-      .executeTakeFirstOrThrow()
-    console.log(`\nrun ${runId} recorded in the embedded database (${count} runs of ${pipeline.name} so far)`)
+
+    console.log(`\n${bold('2. Pipelines')} (git is the source of truth: every save is a commit)`)
+    await ensurePipeline(client, 'daily-revenue', 'daily-revenue')
+    await ensurePipeline(client, 'orders-by-country', 'customer-orders')
+
+    console.log(`\n${bold('3. Dry-run')} daily-revenue for 2026-11-01 on the warm preview session`)
+    const preview = await client.dryRun({ body: { pipeline: 'daily-revenue', params: { ds: '2026-11-01' }, limit: 5 } })
+    for (const node of preview.nodes) {
+      console.log(`\n  node ${bold(node.nodeId)}${node.error ? ` failed: ${node.error.message}` : ''}`)
+      if (node.rows) console.log(table(node.rows, 5))
+    }
+    console.log(dim(`  (${preview.nodes.length} nodes in ${Math.round(preview.durationMs)} ms)`))
+
+    console.log(`\n${bold('4. Run')} daily-revenue for 2026-11-01`)
+    ok = (await runWithProgress(client, 'daily-revenue', { ds: '2026-11-01' })) === 'succeeded' && ok
+    const output = join(dataDir, 'output', 'daily_revenue', 'ds=2026-11-01')
+    const written = await client.dryRun({
+      body: {
+        document: {
+          schemaVersion: 2,
+          name: 'read-output',
+          nodes: [
+            {
+              id: 'written',
+              position: { x: 0, y: 0 },
+              data: { component: 'ingestor/parquet@1', config: { path: output } },
+            },
+          ],
+          edges: [],
+        },
+      },
+    })
+    console.log(`  written to ${output}:`)
+    console.log(table(written.nodes[0]?.rows ?? []))
+
+    console.log(`\n${bold('5. Backfill')} 2026-11-02 to 2026-11-04 (one run per day; re-submitting is safe)`)
+    const backfill = await client.backfill({
+      body: { pipeline: 'daily-revenue', start: '2026-11-02', end: '2026-11-04', grain: 'day' },
+    })
+    if ('id' in backfill) {
+      let summary = await client.getBackfill({ params: { id: backfill.id } })
+      const deadline = Date.now() + 600_000
+      let shown = ''
+      while (summary.status === 'running' && Date.now() < deadline) {
+        const line = `  ${Object.entries(summary.counts)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}`
+        if (line !== shown) console.log(line)
+        shown = line
+        await new Promise((r) => setTimeout(r, 1000))
+        summary = await client.getBackfill({ params: { id: backfill.id } })
+      }
+      console.log(
+        `  backfill ${backfill.id}: ${summary.status}, ${summary.counts['succeeded'] ?? 0}/${summary.partitions} partitions succeeded`,
+      )
+      ok = summary.counts['succeeded'] === summary.partitions && ok
+    }
+
+    console.log(`\n${bold('Done')} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    console.log(`  API docs:      ${server.url}/docs`)
+    console.log(`  OpenAPI:       ${server.url}/openapi.json`)
+    console.log(`  outputs:       ${join(dataDir, 'output')}`)
+    console.log(`  git history:   git --git-dir ${join(dataDir, 'repo.git')} log --oneline`)
+    if (keep) {
+      console.log(`\nThe server keeps running (Ctrl-C to stop). Try: curl ${server.url}/api/v1/pipelines`)
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', () => resolveStop())
+        process.once('SIGTERM', () => resolveStop())
+      })
+    }
   } finally {
-    await store.destroy()
+    await server.stop()
   }
-  console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  if (!ok) process.exitCode = 1
 }
 
 await main()

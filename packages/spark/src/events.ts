@@ -19,7 +19,17 @@ export type RunnerEvent =
       readonly appId: string
       readonly uiUrl: string | null
       readonly master: string
+      /** The application's name (`spark.app.name`). */
+      readonly appName?: string
       readonly sparkVersion: string
+      /** When the SparkContext started (epoch ms), as Spark's own application start time. */
+      readonly appStartTime?: number
+      /** When the Python runner started (epoch ms), before it started Spark. */
+      readonly runnerStartTime?: number
+      /** Pid of the Python driver (the runner). */
+      readonly pid?: number
+      /** Pid of the driver JVM. */
+      readonly driverPid?: number
     }
   | {
       readonly type: 'step_started'
@@ -44,7 +54,21 @@ export type RunnerEvent =
       readonly rows: readonly Record<string, unknown>[]
       readonly truncated: boolean
     }
-  | { readonly type: 'succeeded'; readonly ts: number; readonly durationMs: number }
+  | {
+      readonly type: 'check'
+      readonly ts: number
+      readonly nodeId: string
+      readonly severity: 'error' | 'warn'
+      readonly description: string
+      /** Rows that failed the check; more than zero fails an `error` check. */
+      readonly failedRows: number
+    }
+  | {
+      readonly type: 'succeeded'
+      readonly ts: number
+      /** The application's own duration, from SparkContext start to after it stopped. */
+      readonly durationMs: number
+    }
   | {
       readonly type: 'failed'
       readonly ts: number

@@ -1,11 +1,38 @@
 export type { ColumnInfo, RunnerEvent } from './events.ts'
 export { parseRunnerEvents } from './events.ts'
+export { isFinalState } from './job-state.ts'
+export type { LocalSubmitterOptions } from './local-submitter.ts'
+export { LocalSubmitter } from './local-submitter.ts'
+export type {
+  NodePreview,
+  PreviewError,
+  PreviewOptions,
+  PreviewResult,
+  PreviewSessionInfo,
+  PreviewSessionOptions,
+} from './preview-session.ts'
+export { DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS, PreviewSession } from './preview-session.ts'
 export type { NodeRows, PlanRunResult, RunPlanOptions } from './run-plan.ts'
 export { runPlan } from './run-plan.ts'
 export type { FindSparkRuntimeOptions, SparkRuntime, SparkRuntimeSource } from './runtime.ts'
-export { findSparkRuntime, MIN_JAVA_MAJOR, parseJavaVersion, runnerScriptPath } from './runtime.ts'
+export {
+  findSparkRuntime,
+  MIN_JAVA_MAJOR,
+  parseJavaVersion,
+  runnerScriptPath,
+  supervisorScriptPath,
+} from './runtime.ts'
+export type { FetchLike, FetchProgressOptions, FetchResponseLike } from './spark-rest.ts'
+export { fetchProgress } from './spark-rest.ts'
+export type { SparkSubmitOptions, SparkSubmitSubmitterOptions } from './spark-submit-submitter.ts'
+export { SparkSubmitSubmitter } from './spark-submit-submitter.ts'
+export type { StandaloneCluster, StandaloneClusterOptions } from './standalone-cluster.ts'
+export { startStandaloneCluster } from './standalone-cluster.ts'
+export type { StandaloneSubmitterOptions } from './standalone-submitter.ts'
+export { StandaloneSubmitter } from './standalone-submitter.ts'
 export type {
   JobError,
+  JobExit,
   JobProgress,
   JobState,
   JobStatus,

@@ -40,24 +40,6 @@ describe('runPlan (real spark-submit, local[*])', () => {
       'total:bigint',
     ])
     expect(result.events.map((e) => e.type)).toContain('started')
-  })
-
-  it('fails with the failing node, Spark error class and message for a bad column', async () => {
-    const runtime = await findSparkRuntime()
-    const result = await runPlan(
-      {
-        pipeline: 'broken',
-        mode: 'run',
-        steps: [
-          { nodeId: 'src', kind: 'view', view: 'src', sql: 'SELECT 1 AS a' },
-          { nodeId: 'bad', kind: 'query', sql: 'SELECT no_such_column FROM src', limit: 1 },
-        ],
-      },
-      { runtime, master: 'local[1]' },
-    )
-    expect(result.status).toBe('failed')
-    expect(result.error?.nodeId).toBe('bad')
-    expect(result.error?.errorClass).toMatch(/UNRESOLVED_COLUMN/)
-    expect(result.error?.message).toContain('no_such_column')
+    expect(result.logFile).toMatch(/spark\.log$/)
   })
 })

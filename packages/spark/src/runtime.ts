@@ -120,7 +120,7 @@ export function parseJavaVersion(output: string): { version: string; major: numb
  * Finds Spark, Java and Python, checks that they fit together, and describes them. Spark comes from
  * `options.sparkHome`, then `SPARK_HOME`, then the project-local pyspark installed by `./sparkle setup`.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `SPARK_UNAVAILABLE` naming what is missing and how to fix it.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `SPARK_UNAVAILABLE` naming what is missing and how to fix it.
  * @example
  * ```ts
  * import { findSparkRuntime } from '@sparkle-studio/spark'
@@ -209,4 +209,9 @@ export function runnerScriptPath(): string {
   const here = dirname(fileURLToPath(import.meta.url))
   // src/ (source) and dist/ (built) both sit one level below the package root.
   return join(here, '..', 'runner', 'sparkle_runner.py')
+}
+
+/** Absolute path of the job supervisor shipped with this package (`runner/sparkle_supervisor.py`). */
+export function supervisorScriptPath(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'runner', 'sparkle_supervisor.py')
 }

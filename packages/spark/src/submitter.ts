@@ -41,30 +41,54 @@ export interface JobProgress {
 
 /** The failure of a job: the node whose step failed (when one did), Spark's error class and message. */
 export interface JobError {
+  /** The node whose step failed, or that was running when the job was stopped or its driver died. */
   readonly nodeId?: string
+  /**
+   * Spark's error condition (e.g. `UNRESOLVED_COLUMN.WITH_SUGGESTION`, `PATH_NOT_FOUND`), or one of this package's:
+   * `JOB_TIMEOUT`, `DRIVER_KILLED`, `DRIVER_EXITED`, `SPARK_SUBMIT_FAILED`, `QUALITY_CHECK_FAILED`, `JOB_LOST`.
+   */
   readonly errorClass?: string
+  /** Spark's message (without the JVM stack), or what happened to the driver. */
   readonly message: string
+}
+
+/** How the job's spark-submit process ended, as its supervisor recorded it. */
+export interface JobExit {
+  /** Exit code, or `null` when it was killed by a signal. */
+  readonly code: number | null
+  /** The signal that killed it (e.g. `SIGKILL`), or `null`. */
+  readonly signal: string | null
 }
 
 /** Everything known about a job at one moment. */
 export interface JobStatus {
+  /** The normalized state. */
   readonly state: JobState
   /** Spark application id, once the driver started. */
   readonly appId?: string
   /** The real Spark UI URL (read from the runner's `started` event, so a moved port is right). */
   readonly uiUrl?: string
+  /** Task progress, while the job runs and its driver's REST API answers. */
   readonly progress?: JobProgress
+  /** Why the job failed (also set for `lost`). */
   readonly error?: JobError
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds: when the Spark application started. */
   readonly startedAt?: number
   /** Epoch milliseconds, for a final state. */
   readonly finishedAt?: number
   /** Where the job's log file is. */
   readonly logFile?: string
+  /** Pid of the driver JVM, once the application started. */
+  readonly driverPid?: number
+  /** How spark-submit ended, once it has. */
+  readonly exit?: JobExit
+  /** For a succeeded job: the Spark application's own duration (SparkContext start to stop) in milliseconds. */
+  readonly appDurationMs?: number
 }
 
 /** A chunk of a job's log. */
 export interface LogChunk {
+  /** The log text read (whole UTF-8 characters). */
   readonly text: string
   /** Byte offset to pass as `offset` to read on. */
   readonly nextOffset: number
@@ -83,7 +107,7 @@ export interface WaitOptions {
 }
 
 /**
- * A Spark backend. Implementations: `LocalSubmitter` (spark-submit, `local[N]`), `StandaloneSubmitter`
+ * A Spark backend. Implementations: {@link LocalSubmitter} (spark-submit, `local[N]`), {@link StandaloneSubmitter}
  * (`spark://host:7077`, client mode); later Spark Connect, Livy, Kubernetes.
  */
 export interface Submitter {

@@ -310,6 +310,8 @@ export const api = {
     method: 'POST',
     path: '/execute/backfill',
     summary: 'Queue one run per partition of a date range (resumable; re-submitting is safe)',
+    description:
+      'start is inclusive; end is exclusive when it has a time (2026-11-06T00:00:00Z) and inclusive when it is a date (2026-11-05 includes that day). Each run gets the partition as params: ds (day, week, month) or ts (hour), start and end.',
     tag: 'execution',
     role: 'editor',
     body: z.strictObject({

@@ -1,4 +1,5 @@
 import { createTestDatabase, makeTempDir, type TestDatabase } from '@sparkle-studio/test-utils'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, redactUrl, type StoreDatabase } from './database.ts'
 import { migrateToLatest } from './migrations.ts'
@@ -72,6 +73,30 @@ describe.each(dialects)('run store database on %s', (dialect) => {
         })
         .execute(),
     ).rejects.toThrow(/unique|duplicate/i)
+  })
+})
+
+describe.each(dialects)('notifications on %s', (dialect) => {
+  it('delivers NOTIFY payloads to listeners until they unlisten', async () => {
+    const testDb = dialect === 'postgres' ? await createTestDatabase() : undefined
+    const store = await openDatabase(testDb ? { url: testDb.url } : {})
+    try {
+      const seen: string[] = []
+      const unlisten = await store.listen('sparkle_test', { onNotify: (p) => seen.push(p) })
+      await sql`SELECT pg_notify('sparkle_test', 'one')`.execute(store.db)
+      await store.db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_notify('sparkle_test', 'two')`.execute(trx)
+      })
+      for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(seen).toEqual(['one', 'two'])
+      await unlisten()
+      await sql`SELECT pg_notify('sparkle_test', 'three')`.execute(store.db)
+      await new Promise((r) => setTimeout(r, 100))
+      expect(seen).toEqual(['one', 'two'])
+    } finally {
+      await store.destroy()
+      await testDb?.drop()
+    }
   })
 })
 

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { StudioError } from '@sparkle-studio/core'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { type NotificationHandlers, PgNotificationListener, type Unlisten } from './notify.ts'
 import type { StoreSchema } from './schema.ts'
 
 /** How to reach the run store's database: PostgreSQL by URL, or embedded PGlite in a data folder. */
@@ -26,7 +27,12 @@ export interface StoreDatabase {
   readonly db: Kysely<StoreSchema>
   /** `postgres` (node-postgres pool) or `pglite` (embedded). */
   readonly dialect: 'postgres' | 'pglite'
-  /** Closes the pool or the embedded database. */
+  /**
+   * Subscribes to a PostgreSQL notification channel: on PostgreSQL through one dedicated connection that reconnects
+   * by itself, on PGlite in-process (notifications sent through this handle).
+   */
+  listen(channel: string, handlers: NotificationHandlers): Promise<Unlisten>
+  /** Closes the pool (and the listening connection) or the embedded database. */
   destroy(): Promise<void>
 }
 
@@ -34,20 +40,25 @@ export interface StoreDatabase {
  * Opens the run store's database: a node-postgres pool when `url` is given, otherwise embedded PGlite
  * (a data folder, or memory). Checks the connection before returning.
  *
- * @throws {@link @sparkle-studio/core!StudioError | StudioError} `DATABASE_UNAVAILABLE` with the cause and the fix when the database cannot be reached.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `DATABASE_UNAVAILABLE` with the cause and the fix when the database cannot be reached.
  * @example
  * ```ts
  * import { migrateToLatest, openDatabase } from '@sparkle-studio/spark/store'
  *
- * const store = await openDatabase(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { dataDir: '.data/db' })
+ * const url = process.env['DATABASE_URL']
+ * const store = await openDatabase(url ? { url } : { dataDir: '.data/db' })
  * await migrateToLatest(store.db)
  * ```
  */
 export async function openDatabase(config: DatabaseConfig): Promise<StoreDatabase> {
   if ('url' in config) {
     const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 })
-    // An idle client that loses its connection (server restart) must not crash the process.
+    // A client that loses its connection (server restart) must not crash the process: the pool reports idle ones,
+    // and a checked-out client between two queries emits the error itself. The failed query still rejects.
     pool.on('error', () => {})
+    pool.on('connect', (client) => {
+      client.on('error', () => {})
+    })
     const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) })
     try {
       const client = await pool.connect()
@@ -61,7 +72,19 @@ export async function openDatabase(config: DatabaseConfig): Promise<StoreDatabas
         { cause },
       )
     }
-    return { db, dialect: 'postgres', destroy: () => db.destroy() }
+    let listener: PgNotificationListener | undefined
+    return {
+      db,
+      dialect: 'postgres',
+      listen(channel, handlers) {
+        listener ??= new PgNotificationListener(config.url)
+        return listener.listen(channel, handlers)
+      },
+      async destroy() {
+        await listener?.close()
+        await db.destroy()
+      },
+    }
   }
   let pglite: PGlite
   try {
@@ -76,7 +99,17 @@ export async function openDatabase(config: DatabaseConfig): Promise<StoreDatabas
     )
   }
   const db = new Kysely<StoreSchema>({ dialect: new PGliteDialect({ pglite }) })
-  return { db, dialect: 'pglite', destroy: () => db.destroy() }
+  return {
+    db,
+    dialect: 'pglite',
+    async listen(channel, handlers) {
+      const unlisten = await pglite.listen(channel, handlers.onNotify)
+      return async () => {
+        if (!pglite.closed) await unlisten()
+      }
+    },
+    destroy: () => db.destroy(),
+  }
 }
 
 /** Replaces the password (and user) of a connection string, for messages and logs. */

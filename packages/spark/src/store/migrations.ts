@@ -2,37 +2,112 @@ import { type Kysely, sql } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import type { StoreSchema } from './schema.ts'
 
+// One statement per entry: PGlite runs each as a prepared statement, which holds a single command.
+const runStoreTables = [
+  `CREATE TABLE backfills (
+    id text PRIMARY KEY,
+    pipeline text NOT NULL,
+    revision text,
+    range_start timestamptz NOT NULL,
+    range_end timestamptz NOT NULL,
+    grain text NOT NULL,
+    timezone text NOT NULL,
+    reprocess text NOT NULL,
+    concurrency integer NOT NULL CHECK (concurrency > 0),
+    run_order text NOT NULL,
+    params jsonb NOT NULL DEFAULT '{}'::jsonb,
+    partition_count integer NOT NULL,
+    cancelled_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX backfills_pipeline ON backfills (pipeline, created_at)`,
+  `CREATE TABLE runs (
+    id text PRIMARY KEY,
+    seq bigserial NOT NULL UNIQUE,
+    pipeline text NOT NULL,
+    revision text,
+    params jsonb NOT NULL DEFAULT '{}'::jsonb,
+    status text NOT NULL CHECK (status IN ('queued', 'retrying', 'submitting', 'running', 'succeeded', 'failed', 'cancelled')),
+    idempotency_key text UNIQUE,
+    priority integer NOT NULL DEFAULT 0,
+    attempt integer NOT NULL DEFAULT 0,
+    max_attempts integer NOT NULL DEFAULT 1 CHECK (max_attempts > 0),
+    app_id text,
+    error jsonb,
+    backfill_id text REFERENCES backfills (id) ON DELETE SET NULL,
+    partition_key text,
+    schedule_slot timestamptz,
+    retry_of text REFERENCES runs (id) ON DELETE SET NULL,
+    available_at timestamptz NOT NULL DEFAULT now(),
+    lease_owner text,
+    lease_expires_at timestamptz,
+    cancel_requested_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz
+  )`,
+  // The claim scans only unfinished runs, in claim order.
+  `CREATE INDEX runs_claimable ON runs (priority DESC, seq) WHERE status IN ('queued', 'retrying', 'submitting', 'running')`,
+  `CREATE INDEX runs_pipeline ON runs (pipeline, seq)`,
+  `CREATE INDEX runs_status ON runs (status, seq)`,
+  `CREATE INDEX runs_backfill ON runs (backfill_id, status) WHERE backfill_id IS NOT NULL`,
+  `CREATE INDEX runs_created ON runs (created_at)`,
+  `CREATE INDEX runs_retry_of ON runs (retry_of) WHERE retry_of IS NOT NULL`,
+  `CREATE TABLE run_attempts (
+    id text PRIMARY KEY,
+    run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    attempt integer NOT NULL,
+    status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'lost', 'released')),
+    worker_id text NOT NULL,
+    submission_id text,
+    app_id text,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    error jsonb,
+    UNIQUE (run_id, attempt)
+  )`,
+  `CREATE TABLE run_events (
+    id bigserial PRIMARY KEY,
+    run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    attempt integer,
+    type text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX run_events_run ON run_events (run_id, id)`,
+  `CREATE TABLE backfill_partitions (
+    backfill_id text NOT NULL REFERENCES backfills (id) ON DELETE CASCADE,
+    partition_key text NOT NULL,
+    idempotency_key text NOT NULL,
+    partition_start timestamptz NOT NULL,
+    partition_end timestamptz NOT NULL,
+    action text NOT NULL,
+    run_id text NOT NULL,
+    seq integer NOT NULL,
+    PRIMARY KEY (backfill_id, partition_key)
+  )`,
+  `CREATE INDEX backfill_partitions_key ON backfill_partitions (idempotency_key)`,
+  `CREATE TABLE schedule_state (
+    pipeline text PRIMARY KEY,
+    cron text NOT NULL,
+    timezone text NOT NULL,
+    evaluated_until timestamptz NOT NULL,
+    last_slot timestamptz,
+    last_run_id text,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  )`,
+  `CREATE TABLE store_leases (
+    name text PRIMARY KEY,
+    owner text NOT NULL,
+    expires_at timestamptz NOT NULL
+  )`,
+]
+
 const migrations: Record<string, Migration> = {
   '0001_runs': {
     async up(db) {
-      await db.schema
-        .createTable('runs')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('pipeline', 'text', (c) => c.notNull())
-        .addColumn('revision', 'text')
-        .addColumn('params', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('idempotency_key', 'text', (c) => c.unique())
-        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('max_attempts', 'integer', (c) => c.notNull().defaultTo(1))
-        .addColumn('app_id', 'text')
-        .addColumn('error', 'jsonb')
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn('started_at', 'timestamptz')
-        .addColumn('finished_at', 'timestamptz')
-        .execute()
-      await db.schema.createIndex('runs_pipeline_created').on('runs').columns(['pipeline', 'created_at']).execute()
-      await db.schema
-        .createTable('run_events')
-        .addColumn('id', 'bigserial', (c) => c.primaryKey())
-        .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('payload', 'jsonb', (c) => c.notNull())
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .execute()
-      await db.schema.createIndex('run_events_run').on('run_events').columns(['run_id', 'id']).execute()
+      for (const statement of runStoreTables) await sql.raw(statement).execute(db)
     },
   },
 }
