@@ -185,6 +185,11 @@ case "$cmd" in
     export SPARKLE_REQUIRE_SERVICES=1
     cd "$ROOT" && exec bash "$ROOT/scripts/test-all.sh" "$@"
     ;;
+  docs)
+    setup
+    ensure_build
+    cd "$ROOT" && exec pnpm run docs
+    ;;
   bench)
     setup
     ensure_postgres
@@ -202,7 +207,7 @@ case "$cmd" in
     cd "$ROOT" && exec pnpm "$@"
     ;;
   help | -h | --help)
-    sed -n '2,10p' "$ROOT/sparkle" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$ROOT/sparkle" | sed 's/^# \{0,1\}//'
     ;;
   *) die "unknown command '$cmd': run ./sparkle help" ;;
 esac
