@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { type BenchResult, machine, toMarkdown } from './lib.ts'
 
 const here = import.meta.dirname
-const only = process.argv.slice(2)
+const only = process.argv.slice(2).filter((a) => a !== '--')
 const files = (await readdir(here)).filter(
   (f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((o) => f.includes(o))),
 )
@@ -17,6 +17,11 @@ for (const file of files.sort()) {
   results.push(result)
 }
 const doc = [
+  '---',
+  'title: Benchmarks',
+  'group: Reference',
+  '---',
+  '',
   '# Benchmarks',
   '',
   'Each figure is measured beside its anchor in the same run, on the same machine, and reported as a ratio.',

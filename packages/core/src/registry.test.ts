@@ -190,6 +190,18 @@ describe('registry', () => {
     expect(missing).toEqual({ ok: false, issues: [{ path: '/condition', message: 'Required', code: 'required' }] })
   })
 
+  it('checks bounds of range-like checks', () => {
+    expect(registry.validateConfig('quality/range@1', { column: 'a', min: 5, max: 1 })).toMatchObject({
+      ok: false,
+      issues: [{ path: '/max', message: 'The minimum is above the maximum' }],
+    })
+    expect(registry.validateConfig('quality/row-count@1', {})).toMatchObject({
+      ok: false,
+      issues: [{ path: '/min', message: 'Give a minimum, a maximum or both' }],
+    })
+    expect(registry.validateConfig('quality/row-count@1', { min: 1 }).ok).toBe(true)
+  })
+
   it('refuses a plaintext secret without echoing it', () => {
     const result = registry.validateConfig('connection/jdbc@1', { url: 'jdbc:postgresql://h/db', password: 'hunter2' })
     expect(result.ok).toBe(false)

@@ -8,6 +8,18 @@ const one = [{ name: 'in', label: 'Rows' }] as const
 const out = [{ name: 'out', label: 'Rows (unchanged)' }] as const
 const severity = (v: 'fail' | 'warn') => (v === 'fail' ? ('error' as const) : ('warn' as const))
 
+/** Range-like configs need a minimum or a maximum, and the minimum may not exceed the maximum. */
+function checkBounds(
+  c: { readonly min?: number | undefined; readonly max?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (c.min === undefined && c.max === undefined)
+    ctx.addIssue({ code: 'custom', message: 'Give a minimum, a maximum or both', path: ['min'] })
+  if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
+    ctx.addIssue({ code: 'custom', message: 'The minimum is above the maximum', path: ['max'] })
+  }
+}
+
 /** Fails (or warns) when columns hold nulls. */
 export const notNullCheck = defineComponent({
   type: 'quality',
@@ -94,14 +106,7 @@ export const rangeCheck = defineComponent({
       max: field(z.number().refine(Number.isFinite, 'must be finite').optional(), { title: 'Maximum' }),
       onFail,
     })
-    .refine((c) => c.min !== undefined || c.max !== undefined, {
-      message: 'Give a minimum, a maximum or both',
-      path: ['min'],
-    })
-    .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, {
-      message: 'The minimum is above the maximum',
-      path: ['max'],
-    }),
+    .superRefine(checkBounds),
   compile: (ctx) => {
     const col = quoteIdent(ctx.config.column)
     const parts: string[] = []
@@ -134,14 +139,7 @@ export const rowCountCheck = defineComponent({
       max: field(z.number().int().min(0).optional(), { title: 'At most' }),
       onFail,
     })
-    .refine((c) => c.min !== undefined || c.max !== undefined, {
-      message: 'Give a minimum, a maximum or both',
-      path: ['min'],
-    })
-    .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, {
-      message: 'The minimum is above the maximum',
-      path: ['max'],
-    }),
+    .superRefine(checkBounds),
   compile: (ctx) => {
     // failed_rows is how far the count is outside the bounds: the rows missing, or the rows too many.
     const cases: string[] = []
