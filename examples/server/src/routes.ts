@@ -135,10 +135,9 @@ export function apiRouter(services: Services): Router {
       message: body.message ?? `Create ${body.name}${body.template ? ` from template ${body.template}` : ''}`,
       signal,
     })
-    const stored = await pipelines.get(body.name, { ref: saved.commit, signal })
     const [last] = await pipelines.history(body.name, { limit: 1, signal })
     if (!last) throw new StudioError('INTERNAL', 'the new commit is missing from history')
-    return { name: body.name, revision: saved.commit, blob: stored.blob, commit: commitDto(last) }
+    return { name: body.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(last) }
   })
   mount(router, api.getPipeline, async ({ params, query }, { signal }) => {
     const p = await pipelines.get(params.name, { ...(query.ref ? { ref: query.ref } : {}), signal })
