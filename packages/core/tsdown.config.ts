@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsdown'
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/contract/index.ts'],
+  entry: ['src/index.ts', 'src/routes/index.ts', 'src/contract/index.ts'],
   format: 'esm',
   platform: 'neutral',
   target: 'node22',

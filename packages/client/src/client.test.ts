@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type AnyRoute, api, isIdempotent } from '@sparkle-studio/core/contract'
+import { api } from '@sparkle-studio/core/contract'
+import { formatRunStreamEvent, routes, toRunStreamEvent } from '@sparkle-studio/core/routes'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createStudioClient } from './client.ts'
 import {
@@ -11,7 +12,6 @@ import {
   ApiValidationError,
   isApiError,
 } from './errors.ts'
-import { routeTable } from './route-table.ts'
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void
 let handler: Handler
@@ -50,26 +50,34 @@ beforeEach(() => {
   seen.length = 0
 })
 
-describe('route table', () => {
-  it('matches the contract route by route', () => {
-    for (const [name, route] of Object.entries(api) as [keyof typeof api, AnyRoute][]) {
-      expect(routeTable[name], name).toEqual([route.method, route.path, isIdempotent(route)])
-    }
-    expect(Object.keys(routeTable).sort()).toEqual(Object.keys(api).sort())
+describe('routes', () => {
+  it('has one method per route of the contract, plus streamExecutionEvents', () => {
+    const client = createStudioClient({ baseUrl: 'http://127.0.0.1:1' })
+    expect(Object.keys(client).sort()).toEqual([...Object.keys(api), 'streamExecutionEvents'].sort())
+    expect(Object.keys(routes)).toEqual(Object.keys(api))
   })
 })
 
 describe('createStudioClient (against a loopback HTTP server)', () => {
   it('sends params, query, headers and body, and unwraps the envelope', async () => {
     handler = (_req, _body, res) =>
-      json(res, 200, { success: true, data: { name: 'a b', revision: 'r', blob: 'b', commit: {} } })
+      json(res, 200, {
+        success: true,
+        data: {
+          name: 'a b',
+          revision: 'c1',
+          blob: 'b',
+          commit: { commit: 'c1', author: { name: 'A', email: 'a@example.com' }, date: '2026-11-01', message: 'm' },
+        },
+      })
     const client = createStudioClient({ baseUrl: `${baseUrl}/`, headers: { authorization: 'Bearer t' } })
     const saved = await client.savePipeline({
       params: { name: 'a b' },
       headers: { 'if-match': 'blob1' },
       body: { document: { x: 1 } },
     })
-    expect(saved.revision).toBe('r')
+    expect(saved.revision).toBe('c1')
+    expect(saved.commit.author.email).toBe('a@example.com')
     expect(seen[0]).toMatchObject({ method: 'PUT', url: '/api/v1/pipelines/a%20b', body: '{"document":{"x":1}}' })
     expect(seen[0]?.headers).toMatchObject({
       authorization: 'Bearer t',
@@ -143,28 +151,68 @@ describe('createStudioClient (against a loopback HTTP server)', () => {
     await expect(pending).rejects.toBeInstanceOf(ApiNetworkError)
   })
 
-  it('streams Server-Sent Events and reconnects with Last-Event-ID', async () => {
+  it('streams typed run events (the wire format core writes) and reconnects with Last-Event-ID', async () => {
     let connection = 0
     let resumedFrom: string | string[] | undefined
+    const message = (id: number, type: string, payload: Record<string, unknown>) =>
+      formatRunStreamEvent(toRunStreamEvent({ id: String(id), type, payload }))
     handler = (req, _body, res) => {
       connection++
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       if (connection === 1) {
-        res.write(': hello\n\nid: 1\nevent: status\ndata: {"status":"running"}\n\n')
-        res.write('id: 2\nevent: log\ndata: {"line":"a"}\n\n')
+        res.write(`: hello\n\n${message(1, 'status', { status: 'running', attempt: 1 })}`)
+        res.write(message(2, 'log', { line: 'a' }))
+        // An event name this client does not know (a newer server): skipped.
+        res.write('id: 3\nevent: novelty\ndata: {"x":1}\n\n')
         // The connection drops after the events were sent.
         setTimeout(() => res.destroy(), 50)
         return
       }
       resumedFrom = req.headers['last-event-id']
-      res.end('id: 3\nevent: status\ndata: {"status":"succeeded"}\n\nid: 4\nevent: end\ndata: {}\n\n')
+      res.end(
+        message(4, 'progress', { completedTasks: 1, totalTasks: 2 }) +
+          message(5, 'status', { status: 'succeeded', attempt: 1 }) +
+          formatRunStreamEvent({ event: 'end', data: { status: 'succeeded', error: null } }),
+      )
     }
     const client = createStudioClient({ baseUrl })
     const events = []
-    for await (const e of client.streamExecutionEvents('run-1')) events.push(e)
-    expect(events.map((e) => `${e.id}:${e.event}`)).toEqual(['1:status', '2:log', '3:status', '4:end'])
-    expect(events[2]?.data).toEqual({ status: 'succeeded' })
-    expect(resumedFrom).toBe('2')
+    const lines: string[] = []
+    for await (const e of client.streamExecutionEvents('run-1')) {
+      events.push(e)
+      if (e.event === 'log') lines.push(e.data.payload.line)
+      if (e.event === 'status') lines.push(e.data.payload.status)
+      if (e.event === 'end') lines.push(`end ${e.data.status}`)
+    }
+    expect(events.map((e) => `${e.id}:${e.event}`)).toEqual([
+      '1:status',
+      '2:log',
+      '4:event',
+      '5:status',
+      'undefined:end',
+    ])
+    expect(events[2]?.data).toEqual({ id: 4, type: 'progress', payload: { completedTasks: 1, totalTasks: 2 } })
+    expect(lines).toEqual(['running', 'a', 'succeeded', 'end succeeded'])
+    expect(resumedFrom).toBe('3')
     expect(seen[0]?.url).toBe('/api/v1/executions/run-1/events')
+  })
+
+  it('streams the SSE route as a method too, resuming after query.after', async () => {
+    handler = (req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(
+        `${formatRunStreamEvent(toRunStreamEvent({ id: 8, type: 'log', payload: { line: String(req.headers['last-event-id']) } }))}` +
+          formatRunStreamEvent({ event: 'end', data: { status: 'failed', error: { message: 'boom' } } }),
+      )
+    }
+    const client = createStudioClient({ baseUrl, headers: { authorization: 'Bearer t' } })
+    const events = []
+    for await (const e of client.executionEvents({ params: { id: 'r 2' }, query: { after: 7 } })) events.push(e)
+    expect(events).toEqual([
+      { event: 'log', id: 8, data: { id: 8, type: 'log', payload: { line: '7' } } },
+      { event: 'end', data: { status: 'failed', error: { message: 'boom' } } },
+    ])
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/api/v1/executions/r%202/events' })
+    expect(seen[0]?.headers).toMatchObject({ authorization: 'Bearer t', accept: 'text/event-stream' })
   })
 })

@@ -1,8 +1,17 @@
-import type { Api, RouteInput, RouteName, RouteOutput } from '@sparkle-studio/core/contract'
+// Only types come from the zod contract (erased at build); the route facts come from the zod-free routes entry.
+import type { Api, RouteInput, RouteOutput } from '@sparkle-studio/core/contract'
+import {
+  API_BASE_PATH,
+  buildPath,
+  ROUTE_NAMES,
+  type RouteName,
+  type Routes,
+  type RunStreamEvent,
+  routes,
+} from '@sparkle-studio/core/routes'
 import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky'
 import { ApiError, ApiNetworkError, toApiError } from './errors.ts'
-import { routeTable } from './route-table.ts'
-import { type ServerSentEvent, streamEvents } from './sse.ts'
+import { runStreamEvents, streamEvents } from './sse.ts'
 
 /** What a `beforeRequest` hook gets; it may return a new `Request` to send instead. */
 export interface BeforeRequestState {
@@ -66,19 +75,33 @@ export type ClientMethod<R extends Api[RouteName]> =
     ? (input?: RouteInput<R> & CallOptions) => Promise<RouteOutput<R>>
     : (input: RouteInput<R> & CallOptions) => Promise<RouteOutput<R>>
 
+/**
+ * The method of a route that streams Server-Sent Events (`executionEvents`): the run's events as an async iterable,
+ * typed by their SSE event name. `query.after` resumes after an event id.
+ */
+export type StreamMethod<R extends Api[RouteName]> = (
+  input: RouteInput<R> & CallOptions,
+) => AsyncIterable<RunStreamEvent>
+
 /** Options of `StudioClient.streamExecutionEvents`. */
 export interface StreamOptions extends CallOptions {
   /** Resume after this event id. */
   readonly after?: number | undefined
 }
 
-/** A typed client for the Sparkle Studio HTTP API: one method per route of the contract, plus the event stream. */
-export type StudioClient = { readonly [K in RouteName]: ClientMethod<Api[K]> } & {
+/**
+ * A typed client for the Sparkle Studio HTTP API: one method per route of the contract (a {@link StreamMethod} for the
+ * streaming route, a {@link ClientMethod} for the others), plus `streamExecutionEvents`.
+ */
+export type StudioClient = {
+  readonly [K in RouteName]: Routes[K] extends { readonly stream: 'sse' } ? StreamMethod<Api[K]> : ClientMethod<Api[K]>
+} & {
   /**
-   * The live events of a run (status changes, runner events, log lines) as an async iterable, reconnecting with
-   * `Last-Event-ID` after a dropped connection, until the run ends (`end` event) or the signal aborts.
+   * The live events of a run (status changes, runner events, log lines, then `end`) as an async iterable, reconnecting
+   * with `Last-Event-ID` after a dropped connection, until the run ends (`end` event) or the signal aborts. Narrow on
+   * `event` to get each message's `data` type; messages of an event name this client does not know are skipped.
    */
-  streamExecutionEvents(id: string, options?: StreamOptions): AsyncIterable<ServerSentEvent>
+  streamExecutionEvents(id: string, options?: StreamOptions): AsyncIterable<RunStreamEvent>
 }
 
 type AnyInput = {
@@ -89,12 +112,10 @@ type AnyInput = {
   readonly signal?: AbortSignal | undefined
 }
 
-function fillPath(path: string, params: Readonly<Record<string, unknown>> | undefined): string {
-  return path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
-    const value = params?.[key]
-    if (value === undefined || value === null) throw new TypeError(`missing path parameter "${key}"`)
-    return encodeURIComponent(String(value))
-  })
+function definedHeaders(headers: AnyInput['headers']): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k] = v
+  return out
 }
 
 function searchParams(query: Readonly<Record<string, unknown>> | undefined): URLSearchParams | undefined {
@@ -120,11 +141,14 @@ function searchParams(query: Readonly<Record<string, unknown>> | undefined): URL
  * const { document, blob } = await client.getPipeline({ params: { name: 'orders' } })
  * await client.savePipeline({ params: { name: 'orders' }, headers: { 'if-match': blob }, body: { document } })
  * const run = await client.run({ body: { pipeline: 'orders', params: { ds: '2026-11-01' } } })
- * for await (const event of client.streamExecutionEvents(run.id)) console.log(event.event, event.data)
+ * for await (const event of client.streamExecutionEvents(run.id)) {
+ *   if (event.event === 'status') console.log('now', event.data.payload.status)
+ *   else if (event.event === 'end') console.log('ended', event.data.status)
+ * }
  * ```
  */
 export function createStudioClient(options: StudioClientOptions): StudioClient {
-  const baseUrl = `${options.baseUrl.replace(/\/+$/, '')}/api/v1/`
+  const baseUrl = `${options.baseUrl.replace(/\/+$/, '')}${API_BASE_PATH}/`
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init))
   const http: KyInstance = ky.create({
     prefix: baseUrl,
@@ -135,13 +159,12 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
   const retries = options.retries ?? 2
 
   async function call(route: RouteName, input: AnyInput = {}): Promise<unknown> {
-    const [method, path, idempotent] = routeTable[route]
+    const { method, path, idempotent } = routes[route]
     const hooks = options.hooks
-    const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(input.headers ?? {})) if (v !== undefined) headers[k] = v
+    const headers = definedHeaders(input.headers)
     const search = searchParams(input.query)
     try {
-      const response = await http(fillPath(path, input.params).replace(/^\//, ''), {
+      const response = await http(buildPath(path as string, input.params).replace(/^\//, ''), {
         method,
         headers,
         ...(search ? { searchParams: search } : {}),
@@ -172,17 +195,27 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
     }
   }
 
+  function stream(route: RouteName, input: AnyInput = {}): AsyncIterable<RunStreamEvent> {
+    const after = input.query?.['after']
+    return runStreamEvents(
+      streamEvents({
+        url: `${baseUrl}${buildPath(routes[route].path as string, input.params).replace(/^\//, '')}`,
+        fetch: fetchImpl,
+        headers: { ...options.headers, ...definedHeaders(input.headers) },
+        after: after === undefined || after === null ? undefined : Number(after),
+        signal: input.signal,
+      }),
+    )
+  }
+
   const client: Record<string, unknown> = {}
-  for (const route of Object.keys(routeTable) as RouteName[]) {
-    client[route] = (input?: AnyInput) => call(route, input)
+  for (const route of ROUTE_NAMES) {
+    client[route] =
+      routes[route].stream === 'sse'
+        ? (input?: AnyInput) => stream(route, input)
+        : (input?: AnyInput) => call(route, input)
   }
   client['streamExecutionEvents'] = (id: string, opts: StreamOptions = {}) =>
-    streamEvents({
-      url: `${baseUrl}${fillPath(routeTable.executionEvents[1], { id }).replace(/^\//, '')}`,
-      fetch: fetchImpl,
-      headers: options.headers ?? {},
-      after: opts.after,
-      signal: opts.signal,
-    })
+    stream('executionEvents', { params: { id }, query: { after: opts.after }, signal: opts.signal })
   return client as StudioClient
 }

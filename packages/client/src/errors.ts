@@ -1,4 +1,4 @@
-import { type ErrorCode, errorStatus, StudioError } from '@sparkle-studio/core'
+import { type ErrorCode, errorStatus, StudioError } from '@sparkle-studio/core/routes'
 
 /**
  * An error answered by the API (rebuilt from its `{ success: false, error }` envelope) or met on the way to it.

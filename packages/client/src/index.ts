@@ -5,6 +5,7 @@ export type {
   BeforeRequestState,
   CallOptions,
   ClientMethod,
+  StreamMethod,
   StreamOptions,
   StudioClient,
   StudioClientHooks,
@@ -21,7 +22,5 @@ export {
   isApiError,
   toApiError,
 } from './errors.ts'
-export type { RouteTable } from './route-table.ts'
-export { routeTable } from './route-table.ts'
 export type { ServerSentEvent, StreamEventsOptions } from './sse.ts'
-export { parseSse, streamEvents } from './sse.ts'
+export { parseSse, runStreamEvents, streamEvents } from './sse.ts'

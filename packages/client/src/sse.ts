@@ -1,6 +1,10 @@
+import type { RunStreamEvent } from '@sparkle-studio/core/routes'
 import { toApiError } from './errors.ts'
 
-/** One Server-Sent Event: its `event:` name, `id:` and parsed JSON `data:`. */
+/**
+ * One Server-Sent Event as parsed, before it is typed: its `event:` name, `id:` and `data:` (parsed as JSON when it
+ * is JSON). A run's event stream gives {@link RunStreamEvent}s instead.
+ */
 export interface ServerSentEvent {
   readonly event: string
   readonly id: number | undefined
@@ -107,5 +111,31 @@ export async function* streamEvents(options: StreamEventsOptions): AsyncGenerato
     }
     if (options.signal?.aborted) return
     await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The typed message of a parsed event of a run's stream, or undefined for an event name or shape it does not know. */
+function toRunStreamEvent(e: ServerSentEvent): RunStreamEvent | undefined {
+  const data = e.data
+  if (!isObject(data)) return undefined
+  if (e.event === 'end')
+    return typeof data['status'] === 'string' ? ({ event: 'end', data } as unknown as RunStreamEvent) : undefined
+  if (e.event !== 'status' && e.event !== 'log' && e.event !== 'event') return undefined
+  if (typeof data['id'] !== 'number' || typeof data['type'] !== 'string' || !isObject(data['payload'])) return undefined
+  return { event: e.event, id: data['id'], data } as unknown as RunStreamEvent
+}
+
+/**
+ * Types the events of a run's stream (`GET /executions/{id}/events`) by their SSE event name: `status`, `log`,
+ * `event` and the final `end`. Events of a name (or a shape) it does not know, from a newer server, are skipped.
+ */
+export async function* runStreamEvents(events: AsyncIterable<ServerSentEvent>): AsyncGenerator<RunStreamEvent> {
+  for await (const e of events) {
+    const typed = toRunStreamEvent(e)
+    if (typed) yield typed
   }
 }

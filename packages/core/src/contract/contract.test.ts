@@ -1,7 +1,8 @@
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { buildPath, isIdempotent, type RouteName, routes } from '../routes/index.ts'
 import { generateOpenApi } from './openapi.ts'
-import { buildPath, isIdempotent, type RouteInput, type RouteOutput } from './route.ts'
+import type { AnyRoute, RouteInput, RouteOutput } from './route.ts'
 import { api } from './routes.ts'
 
 describe('API contract', () => {
@@ -50,6 +51,54 @@ describe('API contract', () => {
     expect(api.listPipelines.role).toBe('viewer')
   })
 
+  it('takes every route method, path, role, idempotency and streaming from the zod-free route table', () => {
+    expect(Object.keys(api)).toEqual(Object.keys(routes))
+    for (const [name, route] of Object.entries(api) as [RouteName, AnyRoute][]) {
+      const info = routes[name]
+      expect(
+        { name: route.name, method: route.method, path: route.path, role: route.role, idempotent: route.idempotent },
+        name,
+      ).toEqual({ name, method: info.method, path: info.path, role: info.role, idempotent: info.idempotent })
+      expect(route.stream, name).toBe(info.stream)
+    }
+    expect(api.executionEvents.stream).toBe('sse')
+  })
+
+  it('names a commit id `commit` in every answer (never sha or head)', () => {
+    const spec = generateOpenApi()
+    const names = new Set<string>()
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk)
+      else if (typeof node === 'object' && node !== null) {
+        const properties = (node as { properties?: unknown }).properties
+        if (typeof properties === 'object' && properties !== null) for (const k of Object.keys(properties)) names.add(k)
+        Object.values(node).forEach(walk)
+      }
+    }
+    const paths = spec['paths'] as Record<string, Record<string, { responses: unknown }>>
+    for (const ops of Object.values(paths)) for (const op of Object.values(ops)) walk(op.responses)
+    walk(spec['components'])
+    expect(names).toContain('commit')
+    expect(names).not.toContain('sha')
+    expect(names).not.toContain('head')
+    const schemas = (spec['components'] as { schemas: Record<string, { properties?: Record<string, unknown> }> })
+      .schemas
+    expect(Object.keys(schemas['Commit']?.properties ?? {})).toEqual(['commit', 'author', 'date', 'message'])
+    expect(Object.keys(schemas['GitStatus']?.properties ?? {})).toEqual([
+      'branch',
+      'commit',
+      'remote',
+      'ahead',
+      'behind',
+    ])
+    expect(Object.keys(schemas['Branch']?.properties ?? {})).toEqual(['name', 'commit', 'current'])
+    expect(api.push.response.shape).toHaveProperty('commit')
+    expect(api.pull.response.shape).toHaveProperty('commit')
+    expect(api.exportPipeline.response.shape).toHaveProperty('commit')
+    expect(api.deletePipeline.response.shape).toHaveProperty('commit')
+    expect(api.commit.response.shape.commit.shape).toHaveProperty('commit')
+  })
+
   it('generates a valid OpenAPI 3.1 document', async () => {
     const spec = generateOpenApi({ servers: ['http://127.0.0.1:3000'] })
     expect(spec['openapi']).toBe('3.1.0')
@@ -67,7 +116,7 @@ describe('API contract', () => {
 
   it('fills paths, encoding values, and knows which calls may be retried', () => {
     expect(buildPath('/pipelines/{name}/diff', { name: 'a b/c' })).toBe('/pipelines/a%20b%2Fc/diff')
-    expect(() => buildPath('/executions/{id}', {})).toThrow(TypeError)
+    expect(() => buildPath('/executions/{id}' as string, {})).toThrow(TypeError)
     expect(isIdempotent(api.getPipeline)).toBe(true)
     expect(isIdempotent(api.run)).toBe(false)
     expect(isIdempotent(api.dryRun)).toBe(true)

@@ -1,20 +1,23 @@
+// The route table's facts (method, path, role, ...) live in the zod-free `@sparkle-studio/core/routes`; the names a
+// contract user needs with them are re-exported here.
+export type { HttpMethod, Role, RouteInfo, RouteName } from '../routes/index.ts'
+export { buildPath, isIdempotent, routes } from '../routes/index.ts'
 export type { OpenApiDocument, OpenApiOptions } from './openapi.ts'
 export { generateOpenApi } from './openapi.ts'
 export type {
   AnyRoute,
   BodyInput,
   ErrorBody,
-  HttpMethod,
   InputOf,
-  Role,
   RouteBase,
+  RouteDocs,
   RouteField,
   RouteInput,
   RouteOutput,
   RouteSpec,
 } from './route.ts'
-export { buildPath, defineRoute, ErrorBodySchema, isIdempotent, successEnvelope } from './route.ts'
-export type { Api, RouteName } from './routes.ts'
+export { defineRoute, ErrorBodySchema, successEnvelope } from './route.ts'
+export type { Api } from './routes.ts'
 export { api } from './routes.ts'
 export {
   AttemptSchema,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { type ErrorCode, errorStatus } from '../errors.ts'
+import { API_BASE_PATH } from '../routes/route-info.ts'
 import { SDK_VERSION } from '../version.ts'
 import { type AnyRoute, ErrorBodySchema, successEnvelope } from './route.ts'
 import { api } from './routes.ts'
@@ -18,7 +19,6 @@ export interface OpenApiOptions {
   readonly title?: string
 }
 
-const PREFIX = '/api/v1'
 const COMMON_ERRORS: readonly ErrorCode[] = [
   'BAD_REQUEST',
   'UNAUTHORIZED',
@@ -107,7 +107,7 @@ export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
   const defs: Record<string, unknown> = {}
   const paths: Record<string, Record<string, unknown>> = {}
   for (const [operationId, route] of Object.entries(api) as [string, AnyRoute][]) {
-    const path = `${PREFIX}${route.path}`
+    const path = `${API_BASE_PATH}${route.path}`
     const op: Record<string, unknown> = {
       operationId,
       summary: route.summary,

@@ -1,22 +1,16 @@
 import { z } from 'zod'
 import type { ErrorCode } from '../errors.ts'
+import type { RouteInfo } from '../routes/route-info.ts'
 
-/** Who may call a route: `viewer` reads, `editor` saves and runs, `admin` pushes, opens pull requests and manages keys. */
-export type Role = 'viewer' | 'editor' | 'admin'
-
-/** HTTP methods used by the API. */
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
-
-/** What every route declares, whatever its inputs. */
-export interface RouteBase<Response extends z.ZodType = z.ZodType> {
-  readonly method: HttpMethod
-  /** Path under `/api/v1`, OpenAPI style: `/pipelines/{name}`. */
-  readonly path: string
+/**
+ * What a route documents and answers besides its {@link RouteInfo} (which comes from `@sparkle-studio/core/routes`):
+ * summary, OpenAPI tag, response schema, success status and errors.
+ */
+export interface RouteDocs<Response extends z.ZodType = z.ZodType> {
   readonly summary: string
   readonly description?: string
   /** OpenAPI tag (group in the docs page). */
   readonly tag: string
-  readonly role: Role
   /** The `data` of the success envelope. */
   readonly response: Response
   /**
@@ -26,13 +20,10 @@ export interface RouteBase<Response extends z.ZodType = z.ZodType> {
   readonly status?: 200 | 201 | 202
   /** Error codes the route may answer besides `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN` and `INTERNAL`. */
   readonly errors: readonly ErrorCode[]
-  /** The route streams Server-Sent Events instead of answering JSON. */
-  readonly stream?: 'sse'
-  /**
-   * Whether the client may retry it after a network failure or a 5xx. GET, PUT and DELETE are; POST is not unless set.
-   */
-  readonly idempotent?: boolean
 }
+
+/** What every route declares, whatever its inputs: its wire facts (method, path, role, ...) and its docs. */
+export type RouteBase<Response extends z.ZodType = z.ZodType> = RouteInfo & RouteDocs<Response>
 
 /** A route field that is present (and required) when its schema is given, absent otherwise. */
 export type RouteField<K extends string, T> = [T] extends [undefined]
@@ -57,22 +48,41 @@ export type RouteSpec<
   RouteField<'body', Body> &
   RouteField<'headers', Headers>
 
-/** Defines a route; the identity function, kept for type inference. */
+/**
+ * Defines a route of the contract on its entry in the zod-free route table: method, path, role, idempotency and
+ * streaming come from `info`, so the contract and the table cannot disagree; `spec` adds the docs and the schemas.
+ *
+ * @example
+ * ```ts
+ * import { defineRoute } from '@sparkle-studio/core/contract'
+ * import { routes } from '@sparkle-studio/core/routes'
+ * import { z } from 'zod'
+ *
+ * const health = defineRoute(routes.health, {
+ *   summary: 'Health',
+ *   tag: 'system',
+ *   response: z.object({ status: z.string() }),
+ *   errors: [],
+ * })
+ * ```
+ */
 export function defineRoute<
+  Info extends RouteInfo,
   Response extends z.ZodType,
   Params extends z.ZodObject | undefined = undefined,
   Query extends z.ZodObject | undefined = undefined,
   Body extends z.ZodType | undefined = undefined,
   Headers extends z.ZodObject | undefined = undefined,
 >(
-  spec: RouteBase<Response> & {
+  info: Info,
+  spec: RouteDocs<Response> & {
     readonly params?: Params
     readonly query?: Query
     readonly body?: Body
     readonly headers?: Headers
   },
-): RouteSpec<Params, Query, Body, Headers, Response> {
-  return Object.freeze(spec) as RouteSpec<Params, Query, Body, Headers, Response>
+): Info & RouteSpec<Params, Query, Body, Headers, Response> {
+  return Object.freeze({ ...spec, ...info }) as Info & RouteSpec<Params, Query, Body, Headers, Response>
 }
 
 /** Any route. */
@@ -123,17 +133,3 @@ export function successEnvelope<T extends z.ZodType>(data: T) {
 
 /** The error body type. */
 export type ErrorBody = z.infer<typeof ErrorBodySchema>
-
-/** True when GET/PUT/DELETE, or when the route says it is idempotent. */
-export function isIdempotent(route: AnyRoute): boolean {
-  return route.idempotent ?? route.method !== 'POST'
-}
-
-/** Fills `{name}` segments of a route path with URL-encoded values. */
-export function buildPath(path: string, params: Readonly<Record<string, unknown>> | undefined): string {
-  return path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
-    const value = params?.[key]
-    if (value === undefined || value === null) throw new TypeError(`missing path parameter "${key}"`)
-    return encodeURIComponent(String(value))
-  })
-}

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { defineRoute } from './route.ts'
+import { type RouteName, routes } from '../routes/routes.ts'
+import { type AnyRoute, defineRoute } from './route.ts'
 import {
   BackfillPreviewSchema,
   BackfillSchema,
@@ -36,7 +37,13 @@ import {
 const nameParams = z.strictObject({ name: PipelineNameSchema })
 const idParams = z.strictObject({ id: IdSchema })
 const refQuery = z.strictObject({ ref: GitRefSchema.optional() })
-const ifMatch = z.object({ 'if-match': z.string().max(200).optional() })
+const ifMatch = z.object({
+  'if-match': z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: 'The blob of pipeline.json you read: a save over a newer one is a 409 CONFLICT' }),
+})
 const componentParams = z.strictObject({
   type: ComponentTypeSchema,
   name: z
@@ -52,25 +59,21 @@ const messageField = z.string().min(1).max(2000).optional()
 
 /**
  * The Sparkle Studio HTTP API, route by route: the server validates against it, the client infers its types from it,
- * and the OpenAPI 3.1 document is generated from it. Every path is under `/api/v1`.
+ * and the OpenAPI 3.1 document is generated from it. Each route is built on its entry in the zod-free route table
+ * (`routes` from `@sparkle-studio/core/routes`: method, path under `/api/v1`, role, idempotency, streaming) and adds
+ * its docs, input and output schemas and errors.
  */
 export const api = {
-  health: defineRoute({
-    method: 'GET',
-    path: '/health',
+  health: defineRoute(routes.health, {
     summary: 'Health of the server and its dependencies',
     tag: 'system',
-    role: 'viewer',
     response: HealthSchema,
     errors: [],
   }),
 
-  listComponents: defineRoute({
-    method: 'GET',
-    path: '/components',
+  listComponents: defineRoute(routes.listComponents, {
     summary: 'List components',
     tag: 'components',
-    role: 'viewer',
     query: z.strictObject({
       type: ComponentTypeSchema.optional(),
       category: z.string().max(100).optional(),
@@ -80,31 +83,22 @@ export const api = {
     response: z.array(ComponentSummarySchema),
     errors: [],
   }),
-  componentCategories: defineRoute({
-    method: 'GET',
-    path: '/components/categories',
+  componentCategories: defineRoute(routes.componentCategories, {
     summary: 'Components grouped by category, for a sidebar',
     tag: 'components',
-    role: 'viewer',
     response: z.array(z.object({ category: z.string(), components: z.array(ComponentSummarySchema) })),
     errors: [],
   }),
-  searchComponents: defineRoute({
-    method: 'GET',
-    path: '/components/search',
+  searchComponents: defineRoute(routes.searchComponents, {
     summary: 'Ranked fuzzy search over components',
     tag: 'components',
-    role: 'viewer',
     query: z.strictObject({ q: z.string().min(1).max(200), limit: intQuery(1, 100).optional() }),
     response: z.array(z.object({ component: ComponentSummarySchema, score: z.number() })),
     errors: [],
   }),
-  getComponent: defineRoute({
-    method: 'GET',
-    path: '/components/{type}/{name}',
+  getComponent: defineRoute(routes.getComponent, {
     summary: 'A component with its config JSON Schema and uiSchema',
     tag: 'components',
-    role: 'viewer',
     params: componentParams,
     query: z.strictObject({
       version: intQuery(1, 999_999).optional(),
@@ -113,13 +107,9 @@ export const api = {
     response: ComponentDetailSchema,
     errors: ['NOT_FOUND'],
   }),
-  validateComponentConfig: defineRoute({
-    method: 'POST',
-    path: '/components/{type}/{name}/validate',
+  validateComponentConfig: defineRoute(routes.validateComponentConfig, {
     summary: 'Validate a config for a component (defaults applied, every issue listed)',
     tag: 'components',
-    role: 'viewer',
-    idempotent: true,
     params: componentParams,
     query: z.strictObject({ version: intQuery(1, 999_999).optional() }),
     body: z.strictObject({ config: z.unknown() }),
@@ -127,31 +117,22 @@ export const api = {
     errors: ['NOT_FOUND'],
   }),
 
-  listTemplates: defineRoute({
-    method: 'GET',
-    path: '/templates',
+  listTemplates: defineRoute(routes.listTemplates, {
     summary: 'Pipeline templates to start from',
     tag: 'pipelines',
-    role: 'viewer',
     response: z.array(TemplateSchema),
     errors: [],
   }),
-  listPipelines: defineRoute({
-    method: 'GET',
-    path: '/pipelines',
+  listPipelines: defineRoute(routes.listPipelines, {
     summary: 'List pipelines with their last commit',
     tag: 'pipelines',
-    role: 'viewer',
     query: refQuery,
     response: z.array(PipelineSummarySchema),
     errors: ['NOT_FOUND'],
   }),
-  createPipeline: defineRoute({
-    method: 'POST',
-    path: '/pipelines',
+  createPipeline: defineRoute(routes.createPipeline, {
     summary: 'Create a pipeline, from a document or a template',
     tag: 'pipelines',
-    role: 'editor',
     body: z
       .strictObject({
         name: PipelineNameSchema,
@@ -167,91 +148,73 @@ export const api = {
     status: 201,
     errors: ['VALIDATION_FAILED', 'CONFLICT', 'NOT_FOUND', 'SECRET_IN_PLAINTEXT'],
   }),
-  getPipeline: defineRoute({
-    method: 'GET',
-    path: '/pipelines/{name}',
+  getPipeline: defineRoute(routes.getPipeline, {
     summary: 'A pipeline document with its revision (the commit) and blob (for If-Match)',
     tag: 'pipelines',
-    role: 'viewer',
     params: nameParams,
     query: refQuery,
     response: PipelineRecordSchema,
     errors: ['NOT_FOUND'],
   }),
-  savePipeline: defineRoute({
-    method: 'PUT',
-    path: '/pipelines/{name}',
+  savePipeline: defineRoute(routes.savePipeline, {
     summary: 'Save a pipeline: one commit. If-Match (the blob you read) turns a lost update into 409.',
     tag: 'pipelines',
-    role: 'editor',
     params: nameParams,
     headers: ifMatch,
     body: z.strictObject({ document: documentBody, message: messageField }),
     response: SaveResultSchema,
     errors: ['VALIDATION_FAILED', 'CONFLICT', 'SECRET_IN_PLAINTEXT'],
   }),
-  deletePipeline: defineRoute({
-    method: 'DELETE',
-    path: '/pipelines/{name}',
+  deletePipeline: defineRoute(routes.deletePipeline, {
     summary: 'Delete a pipeline: one commit',
     tag: 'pipelines',
-    role: 'editor',
     params: nameParams,
     headers: ifMatch,
-    response: z.object({ name: z.string(), revision: z.string() }),
+    response: z.object({
+      name: z.string(),
+      commit: z.string().meta({ description: 'Id of the commit that deleted the pipeline' }),
+    }),
     errors: ['NOT_FOUND', 'CONFLICT'],
   }),
-  exportPipeline: defineRoute({
-    method: 'POST',
-    path: '/pipelines/{name}/export',
+  exportPipeline: defineRoute(routes.exportPipeline, {
     summary: 'Push the branch holding the pipeline to its remote and return the commit',
     tag: 'pipelines',
-    role: 'admin',
     params: nameParams,
     body: z.strictObject({ remote: z.string().max(100).optional() }).optional(),
-    response: z.object({ name: z.string(), sha: z.string(), branch: z.string() }),
+    response: z.object({
+      name: z.string(),
+      branch: z.string(),
+      commit: z.string().meta({ description: 'Id of the commit pushed (the branch head)' }),
+    }),
     errors: ['NOT_FOUND', 'GIT_REMOTE_REJECTED', 'GIT_FAILED'],
   }),
-  pipelineHistory: defineRoute({
-    method: 'GET',
-    path: '/pipelines/{name}/history',
+  pipelineHistory: defineRoute(routes.pipelineHistory, {
     summary: 'Commits that changed the pipeline, newest first',
     tag: 'pipelines',
-    role: 'viewer',
     params: nameParams,
     query: z.strictObject({ limit: intQuery(1, 1000).optional(), ref: GitRefSchema.optional() }),
     response: z.array(CommitSchema),
     errors: ['NOT_FOUND'],
   }),
-  pipelineDiff: defineRoute({
-    method: 'GET',
-    path: '/pipelines/{name}/diff',
+  pipelineDiff: defineRoute(routes.pipelineDiff, {
     summary: 'Structured diff of a pipeline between two revisions',
     tag: 'pipelines',
-    role: 'viewer',
     params: nameParams,
     query: z.strictObject({ from: GitRefSchema, to: GitRefSchema.optional() }),
     response: PipelineDiffSchema,
     errors: ['NOT_FOUND'],
   }),
-  validatePipeline: defineRoute({
-    method: 'POST',
-    path: '/pipelines/{name}/validate',
+  validatePipeline: defineRoute(routes.validatePipeline, {
     summary: 'Validate the saved pipeline, or the document in the body',
     tag: 'pipelines',
-    role: 'viewer',
-    idempotent: true,
     params: nameParams,
     body: z.strictObject({ document: documentBody.optional(), mode: z.enum(['run', 'preview']).optional() }).optional(),
     response: z.object({ valid: z.boolean(), issues: z.array(IssueSchema) }),
     errors: ['NOT_FOUND'],
   }),
-  pipelinePlan: defineRoute({
-    method: 'GET',
-    path: '/pipelines/{name}/plan',
+  pipelinePlan: defineRoute(routes.pipelinePlan, {
     summary: 'The Spark plan the pipeline compiles to',
     tag: 'pipelines',
-    role: 'viewer',
     params: nameParams,
     query: z.strictObject({
       ref: GitRefSchema.optional(),
@@ -266,13 +229,9 @@ export const api = {
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),
 
-  dryRun: defineRoute({
-    method: 'POST',
-    path: '/execute/dry-run',
+  dryRun: defineRoute(routes.dryRun, {
     summary: 'Preview every node on sample data on the warm Spark session (a saved pipeline or an unsaved document)',
     tag: 'execution',
-    role: 'editor',
-    idempotent: true,
     body: z
       .strictObject({
         pipeline: PipelineNameSchema.optional(),
@@ -288,12 +247,9 @@ export const api = {
     response: DryRunResultSchema,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'SPARK_UNAVAILABLE', 'JOB_TIMEOUT'],
   }),
-  run: defineRoute({
-    method: 'POST',
-    path: '/execute/run',
+  run: defineRoute(routes.run, {
     summary: 'Queue a run of a saved pipeline at a revision; the same idempotency key returns the same run',
     tag: 'execution',
-    role: 'editor',
     body: z.strictObject({
       pipeline: PipelineNameSchema,
       ref: GitRefSchema.optional(),
@@ -306,14 +262,11 @@ export const api = {
     status: 202,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),
-  backfill: defineRoute({
-    method: 'POST',
-    path: '/execute/backfill',
+  backfill: defineRoute(routes.backfill, {
     summary: 'Queue one run per partition of a date range (resumable; re-submitting is safe)',
     description:
       'start is inclusive; end is exclusive when it has a time (2026-11-06T00:00:00Z) and inclusive when it is a date (2026-11-05 includes that day). Each run gets the partition as params: ds (day, week, month) or ts (hour), start and end.',
     tag: 'execution',
-    role: 'editor',
     body: z.strictObject({
       pipeline: PipelineNameSchema,
       ref: GitRefSchema.optional(),
@@ -331,12 +284,9 @@ export const api = {
     status: 202,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'LIMIT_EXCEEDED'],
   }),
-  listExecutions: defineRoute({
-    method: 'GET',
-    path: '/executions',
+  listExecutions: defineRoute(routes.listExecutions, {
     summary: 'Runs, newest first, with filters and keyset pagination',
     tag: 'execution',
-    role: 'viewer',
     query: z.strictObject({
       pipeline: PipelineNameSchema.optional(),
       status: RunStatusSchema.optional(),
@@ -349,22 +299,16 @@ export const api = {
     response: RunPageSchema,
     errors: [],
   }),
-  getExecution: defineRoute({
-    method: 'GET',
-    path: '/executions/{id}',
+  getExecution: defineRoute(routes.getExecution, {
     summary: 'A run with status, progress, Spark UI URL, logs link and attempts',
     tag: 'execution',
-    role: 'viewer',
     params: idParams,
     response: RunSchema,
     errors: ['NOT_FOUND'],
   }),
-  executionLogs: defineRoute({
-    method: 'GET',
-    path: '/executions/{id}/logs',
+  executionLogs: defineRoute(routes.executionLogs, {
     summary: "A range of the run's log (latest attempt), by byte offset",
     tag: 'execution',
-    role: 'viewer',
     params: idParams,
     query: z.strictObject({
       offset: intQuery(0, Number.MAX_SAFE_INTEGER).optional(),
@@ -373,88 +317,62 @@ export const api = {
     response: LogChunkSchema,
     errors: ['NOT_FOUND'],
   }),
-  executionEvents: defineRoute({
-    method: 'GET',
-    path: '/executions/{id}/events',
+  executionEvents: defineRoute(routes.executionEvents, {
     summary: "Server-Sent Events: the run's status changes, runner events and log lines, live, until it ends",
     description:
       'Each SSE message has `event:` status | event | log | end and `data:` a JSON object; `id:` is the event id, and a reconnect with Last-Event-ID resumes after it.',
     tag: 'execution',
-    role: 'viewer',
     params: idParams,
     query: z.strictObject({ after: intQuery(0, Number.MAX_SAFE_INTEGER).optional() }),
     response: z.object({ id: z.number().int(), type: z.string(), payload: z.record(z.string(), z.unknown()) }),
-    stream: 'sse',
     errors: ['NOT_FOUND'],
   }),
-  cancelExecution: defineRoute({
-    method: 'POST',
-    path: '/executions/{id}/cancel',
+  cancelExecution: defineRoute(routes.cancelExecution, {
     summary: 'Cancel a run: a queued run at once, a running one by its worker',
     tag: 'execution',
-    role: 'editor',
-    idempotent: true,
     params: idParams,
     response: RunSchema,
     errors: ['NOT_FOUND', 'CONFLICT'],
   }),
-  retryExecution: defineRoute({
-    method: 'POST',
-    path: '/executions/{id}/retry',
+  retryExecution: defineRoute(routes.retryExecution, {
     summary: 'Run a finished failed or cancelled run again, as a new run linked to it',
     tag: 'execution',
-    role: 'editor',
     params: idParams,
     response: RunSchema,
     status: 202,
     errors: ['NOT_FOUND', 'CONFLICT'],
   }),
-  getBackfill: defineRoute({
-    method: 'GET',
-    path: '/backfills/{id}',
+  getBackfill: defineRoute(routes.getBackfill, {
     summary: 'A backfill with its counts by status',
     tag: 'execution',
-    role: 'viewer',
     params: idParams,
     response: BackfillSchema,
     errors: ['NOT_FOUND'],
   }),
 
-  gitStatus: defineRoute({
-    method: 'GET',
-    path: '/git/status',
-    summary: 'Branch, head, and ahead/behind its remote',
+  gitStatus: defineRoute(routes.gitStatus, {
+    summary: 'Branch, its commit, and ahead/behind its remote',
     tag: 'git',
-    role: 'viewer',
     response: GitStatusSchema,
     errors: ['GIT_FAILED'],
   }),
-  listBranches: defineRoute({
-    method: 'GET',
-    path: '/git/branches',
+  listBranches: defineRoute(routes.listBranches, {
     summary: 'Branches',
     tag: 'git',
-    role: 'viewer',
     response: z.array(BranchSchema),
     errors: ['GIT_FAILED'],
   }),
-  createBranch: defineRoute({
-    method: 'POST',
-    path: '/git/branches',
+  createBranch: defineRoute(routes.createBranch, {
     summary: 'Create a branch from a ref',
     tag: 'git',
-    role: 'editor',
     body: z.strictObject({ name: GitRefSchema, from: GitRefSchema.optional() }),
     response: BranchSchema,
     status: 201,
     errors: ['CONFLICT', 'NOT_FOUND'],
   }),
-  commit: defineRoute({
-    method: 'POST',
-    path: '/git/commit',
+  commit: defineRoute(routes.commit, {
     summary: 'Save several pipelines (or delete them, document null) in one commit',
     tag: 'git',
-    role: 'editor',
     body: z.strictObject({
       message: z.string().min(1).max(2000),
       branch: GitRefSchema.optional(),
@@ -463,7 +381,10 @@ export const api = {
           z.strictObject({
             name: PipelineNameSchema,
             document: documentBody.nullable(),
-            expected: z.string().max(200).nullable().optional(),
+            expected: z.string().max(200).nullable().optional().meta({
+              description:
+                'The blob you read (as for If-Match); null: the pipeline must not exist yet; absent: no check',
+            }),
           }),
         )
         .min(1)
@@ -473,34 +394,31 @@ export const api = {
     status: 201,
     errors: ['VALIDATION_FAILED', 'CONFLICT', 'SECRET_IN_PLAINTEXT'],
   }),
-  pull: defineRoute({
-    method: 'POST',
-    path: '/git/pull',
+  pull: defineRoute(routes.pull, {
     summary: 'Fetch and fast-forward (or rebase) the branch; a conflict changes nothing',
     tag: 'git',
-    role: 'editor',
     body: z.strictObject({ rebase: z.boolean().optional() }).optional(),
-    response: z.object({ head: z.string(), updated: z.boolean() }),
+    response: z.object({
+      commit: z.string().meta({ description: 'Id of the branch head after the pull' }),
+      updated: z.boolean(),
+    }),
     errors: ['GIT_MERGE_CONFLICT', 'GIT_FAILED'],
   }),
-  push: defineRoute({
-    method: 'POST',
-    path: '/git/push',
+  push: defineRoute(routes.push, {
     summary: 'Push the branch to its remote',
     tag: 'git',
-    role: 'admin',
     body: z.strictObject({ branch: GitRefSchema.optional() }).optional(),
-    response: z.object({ branch: z.string(), sha: z.string() }),
+    response: z.object({
+      branch: z.string(),
+      commit: z.string().meta({ description: 'Id of the commit pushed (the branch head)' }),
+    }),
     errors: ['GIT_REMOTE_REJECTED', 'GIT_FAILED'],
   }),
-  createPullRequest: defineRoute({
-    method: 'POST',
-    path: '/git/create-pr',
+  createPullRequest: defineRoute(routes.createPullRequest, {
     summary: 'Open a pull request (GitHub) or merge request (GitLab) from a branch',
     tag: 'git',
-    role: 'admin',
     body: z.strictObject({
-      head: GitRefSchema,
+      head: GitRefSchema.meta({ description: 'The branch to merge from (the pull request head)' }),
       base: GitRefSchema.optional(),
       title: z.string().min(1).max(256),
       body: z.string().max(65_536).optional(),
@@ -510,10 +428,7 @@ export const api = {
     status: 201,
     errors: ['PROVIDER_FAILED', 'NOT_FOUND'],
   }),
-} as const
+} as const satisfies { readonly [K in RouteName]: AnyRoute & { readonly name: K } }
 
 /** The API contract type: route name to route. */
 export type Api = typeof api
-
-/** The name of a route of the API. */
-export type RouteName = keyof Api

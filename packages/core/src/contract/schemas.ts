@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { COMPONENT_TYPES } from '../component.ts'
 import { PipelineDocumentSchema } from '../document.ts'
+import { RUN_STATUSES } from '../routes/run-events.ts'
 import { PIPELINE_NAME_PATTERN } from '../validation-issue.ts'
 
 /** An integer query parameter: a number from code, a decimal string on the wire. */
@@ -24,7 +25,7 @@ export function boolQuery() {
 /** A pipeline name in a path or body. */
 export const PipelineNameSchema = z.string().max(64).regex(PIPELINE_NAME_PATTERN, 'not a valid pipeline name')
 
-/** A git ref (branch, tag or sha) in a query: no option-like or path-escaping values. */
+/** A git ref (branch, tag or commit id) in a query: no option-like or path-escaping values. */
 export const GitRefSchema = z
   .string()
   .min(1)
@@ -102,9 +103,14 @@ export const ConfigValidationResultSchema = z
   .object({ valid: z.boolean(), config: z.record(z.string(), z.unknown()).optional(), issues: z.array(IssueSchema) })
   .meta({ id: 'ConfigValidationResult' })
 
-/** A commit as the API shows it. */
+/** A commit as the API shows it (the shape of git's `CommitSummary`). */
 export const CommitSchema = z
-  .object({ sha: z.string(), author: z.string(), email: z.string().optional(), date: z.string(), message: z.string() })
+  .object({
+    commit: z.string().meta({ description: 'Commit id (the full sha)' }),
+    author: z.object({ name: z.string(), email: z.string() }).meta({ description: 'Who wrote the change' }),
+    date: z.string().meta({ description: "When it was written (ISO 8601 with the author's offset)" }),
+    message: z.string().meta({ description: 'The first line of the commit message' }),
+  })
   .meta({ id: 'Commit' })
 
 /** A pipeline in the list. */
@@ -122,14 +128,19 @@ export const PipelineRecordSchema = z
   .object({
     name: z.string(),
     document: z.record(z.string(), z.unknown()),
-    revision: z.string().meta({ description: 'Commit sha of the branch head it was read at' }),
-    blob: z.string().meta({ description: 'Blob sha of pipeline.json: send it as If-Match to save' }),
+    revision: z.string().meta({ description: 'Revision: id of the commit (the branch head) the pipeline was read at' }),
+    blob: z.string().meta({ description: 'Id of the pipeline.json blob read: send it as If-Match to save or delete' }),
   })
   .meta({ id: 'PipelineRecord' })
 
 /** The result of a save. */
 export const SaveResultSchema = z
-  .object({ name: z.string(), revision: z.string(), blob: z.string(), commit: CommitSchema })
+  .object({
+    name: z.string(),
+    revision: z.string().meta({ description: 'Revision: id of the commit the pipeline is now at (the save)' }),
+    blob: z.string().meta({ description: 'Id of the pipeline.json blob saved: the next If-Match' }),
+    commit: CommitSchema,
+  })
   .meta({ id: 'SaveResult' })
 
 /** A structured diff between two revisions of a pipeline. */
@@ -142,7 +153,7 @@ export const PlanStepSchema = z.record(z.string(), z.unknown()).meta({ id: 'Plan
 export const ExecutionPlanSchema = z
   .object({
     pipeline: z.string(),
-    revision: z.string().optional(),
+    revision: z.string().optional().meta({ description: 'Revision: id of the commit the pipeline was compiled at' }),
     mode: z.enum(['run', 'preview']),
     conf: z.record(z.string(), z.string()).optional(),
     steps: z.array(PlanStepSchema),
@@ -177,15 +188,7 @@ export const DryRunResultSchema = z
   .meta({ id: 'DryRunResult' })
 
 /** Run states. */
-export const RunStatusSchema = z.enum([
-  'queued',
-  'submitting',
-  'running',
-  'retrying',
-  'succeeded',
-  'failed',
-  'cancelled',
-])
+export const RunStatusSchema = z.enum(RUN_STATUSES)
 
 /** One attempt of a run. */
 export const AttemptSchema = z.object({
@@ -204,7 +207,10 @@ export const RunSchema = z
   .object({
     id: z.string(),
     pipeline: z.string(),
-    revision: z.string().optional(),
+    revision: z
+      .string()
+      .optional()
+      .meta({ description: 'Revision: id of the commit the run is pinned to (absent: resolved when claimed)' }),
     params: z.record(z.string(), z.unknown()),
     status: RunStatusSchema,
     priority: z.number().int(),
@@ -266,7 +272,7 @@ export const BackfillPreviewSchema = z
 export const GitStatusSchema = z
   .object({
     branch: z.string(),
-    head: z.string().optional(),
+    commit: z.string().optional().meta({ description: 'Id of the commit the branch is at (absent: no commit yet)' }),
     remote: z.string().optional(),
     ahead: z.number().int(),
     behind: z.number().int(),
@@ -275,7 +281,11 @@ export const GitStatusSchema = z
 
 /** A git branch. */
 export const BranchSchema = z
-  .object({ name: z.string(), head: z.string(), current: z.boolean() })
+  .object({
+    name: z.string(),
+    commit: z.string().meta({ description: 'Id of the commit the branch is at' }),
+    current: z.boolean(),
+  })
   .meta({ id: 'Branch' })
 
 /** A pull or merge request. */

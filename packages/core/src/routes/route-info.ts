@@ -1,0 +1,79 @@
+/** Who may call a route: `viewer` reads, `editor` saves and runs, `admin` pushes, opens pull requests and manages keys. */
+export type Role = 'viewer' | 'editor' | 'admin'
+
+/** HTTP methods used by the API. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
+
+/** The path every route is under: route paths are relative to it. */
+export const API_BASE_PATH = '/api/v1'
+
+/**
+ * What a route is on the wire, without its schemas: enough for a client to call it, for a server to check its role,
+ * and for the zod contract to build on (the contract takes these fields from here, so they cannot disagree).
+ *
+ * @example
+ * ```ts
+ * import { buildPath, routes } from '@sparkle-studio/core/routes'
+ *
+ * const { method, path } = routes.getPipeline // 'GET', '/pipelines/{name}'
+ * const url = `/api/v1${buildPath(path, { name: 'orders' })}`
+ * ```
+ */
+export interface RouteInfo<
+  Name extends string = string,
+  Method extends HttpMethod = HttpMethod,
+  Path extends string = string,
+> {
+  /** The route's name, its key in {@link routes} and the client's method name (the OpenAPI `operationId`). */
+  readonly name: Name
+  readonly method: Method
+  /** Path under {@link API_BASE_PATH}, OpenAPI style: `/pipelines/{name}`. */
+  readonly path: Path
+  /** The least role that may call it. */
+  readonly role: Role
+  /**
+   * Whether calling it twice does what calling it once does, so a client may retry it after a network failure or a
+   * 5xx. GET, PUT and DELETE are; a POST only when it says so.
+   */
+  readonly idempotent: boolean
+  /** `'sse'` when the route answers a stream of Server-Sent Events instead of JSON. */
+  readonly stream?: 'sse'
+}
+
+/** The names in `{name}` segments of a route path, e.g. `'type' | 'name'` for `/components/{type}/{name}`. */
+export type PathParamNames<Path extends string> = Path extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParamNames<Rest>
+  : never
+
+/** The values {@link buildPath} needs for a path: one per `{name}` segment, or any record for a non-literal path. */
+export type PathParams<Path extends string> = string extends Path
+  ? Readonly<Record<string, unknown>> | undefined
+  : { readonly [K in PathParamNames<Path>]: string | number }
+
+/**
+ * Fills the `{name}` segments of a route path with URL-encoded values.
+ *
+ * @throws TypeError when a segment has no value.
+ * @example
+ * ```ts
+ * import { buildPath, routes } from '@sparkle-studio/core/routes'
+ *
+ * buildPath(routes.pipelineDiff.path, { name: 'daily revenue' }) // '/pipelines/daily%20revenue/diff'
+ * ```
+ */
+export function buildPath<Path extends string>(
+  path: Path,
+  ...[params]: [PathParamNames<Path>] extends [never] ? [params?: PathParams<Path>] : [params: PathParams<Path>]
+): string {
+  const values = params as Readonly<Record<string, unknown>> | undefined
+  return path.replace(/\{([A-Za-z0-9_]+)\}/g, (_, key: string) => {
+    const value = values?.[key]
+    if (value === undefined || value === null) throw new TypeError(`missing path parameter "${key}"`)
+    return encodeURIComponent(String(value))
+  })
+}
+
+/** True when a client may retry the route after a network failure or a 5xx (see {@link RouteInfo.idempotent}). */
+export function isIdempotent(route: Pick<RouteInfo, 'idempotent'>): boolean {
+  return route.idempotent
+}

@@ -1,0 +1,97 @@
+import type { HttpMethod, Role, RouteInfo } from './route-info.ts'
+
+interface RouteDeclaration {
+  readonly method: HttpMethod
+  readonly path: string
+  readonly role: Role
+  /** Only for a POST that may be retried; GET, PUT and DELETE always may. */
+  readonly idempotent?: true
+  readonly stream?: 'sse'
+}
+
+function defineRoutes<const T extends Record<string, RouteDeclaration>>(
+  table: T,
+): {
+  readonly [K in keyof T & string]: RouteInfo<K, T[K]['method'], T[K]['path']> &
+    (T[K]['stream'] extends 'sse' ? { readonly stream: 'sse' } : unknown)
+} {
+  const out: Record<string, RouteInfo> = {}
+  for (const [name, { method, path, role, idempotent, stream }] of Object.entries(table)) {
+    out[name] = Object.freeze({
+      name,
+      method,
+      path,
+      role,
+      idempotent: idempotent ?? method !== 'POST',
+      ...(stream ? { stream } : {}),
+    })
+  }
+  return Object.freeze(out) as never
+}
+
+/**
+ * Every route of the Sparkle Studio HTTP API by name: method, path (under `/api/v1`), role, whether it may be retried
+ * and whether it streams. The one home of these facts: the zod contract (`@sparkle-studio/core/contract`) builds each
+ * route on its entry here, the client calls them, a server checks roles against them. Imports no zod.
+ *
+ * @example
+ * ```ts
+ * import { routes } from '@sparkle-studio/core/routes'
+ *
+ * for (const route of Object.values(routes)) console.log(route.method, route.path, route.role)
+ * ```
+ */
+export const routes = defineRoutes({
+  health: { method: 'GET', path: '/health', role: 'viewer' },
+
+  listComponents: { method: 'GET', path: '/components', role: 'viewer' },
+  componentCategories: { method: 'GET', path: '/components/categories', role: 'viewer' },
+  searchComponents: { method: 'GET', path: '/components/search', role: 'viewer' },
+  getComponent: { method: 'GET', path: '/components/{type}/{name}', role: 'viewer' },
+  validateComponentConfig: {
+    method: 'POST',
+    path: '/components/{type}/{name}/validate',
+    role: 'viewer',
+    idempotent: true,
+  },
+
+  listTemplates: { method: 'GET', path: '/templates', role: 'viewer' },
+  listPipelines: { method: 'GET', path: '/pipelines', role: 'viewer' },
+  createPipeline: { method: 'POST', path: '/pipelines', role: 'editor' },
+  getPipeline: { method: 'GET', path: '/pipelines/{name}', role: 'viewer' },
+  savePipeline: { method: 'PUT', path: '/pipelines/{name}', role: 'editor' },
+  deletePipeline: { method: 'DELETE', path: '/pipelines/{name}', role: 'editor' },
+  exportPipeline: { method: 'POST', path: '/pipelines/{name}/export', role: 'admin' },
+  pipelineHistory: { method: 'GET', path: '/pipelines/{name}/history', role: 'viewer' },
+  pipelineDiff: { method: 'GET', path: '/pipelines/{name}/diff', role: 'viewer' },
+  validatePipeline: { method: 'POST', path: '/pipelines/{name}/validate', role: 'viewer', idempotent: true },
+  pipelinePlan: { method: 'GET', path: '/pipelines/{name}/plan', role: 'viewer' },
+
+  dryRun: { method: 'POST', path: '/execute/dry-run', role: 'editor', idempotent: true },
+  run: { method: 'POST', path: '/execute/run', role: 'editor' },
+  backfill: { method: 'POST', path: '/execute/backfill', role: 'editor' },
+  listExecutions: { method: 'GET', path: '/executions', role: 'viewer' },
+  getExecution: { method: 'GET', path: '/executions/{id}', role: 'viewer' },
+  executionLogs: { method: 'GET', path: '/executions/{id}/logs', role: 'viewer' },
+  executionEvents: { method: 'GET', path: '/executions/{id}/events', role: 'viewer', stream: 'sse' },
+  cancelExecution: { method: 'POST', path: '/executions/{id}/cancel', role: 'editor', idempotent: true },
+  retryExecution: { method: 'POST', path: '/executions/{id}/retry', role: 'editor' },
+  getBackfill: { method: 'GET', path: '/backfills/{id}', role: 'viewer' },
+
+  gitStatus: { method: 'GET', path: '/git/status', role: 'viewer' },
+  listBranches: { method: 'GET', path: '/git/branches', role: 'viewer' },
+  createBranch: { method: 'POST', path: '/git/branches', role: 'editor' },
+  commit: { method: 'POST', path: '/git/commit', role: 'editor' },
+  pull: { method: 'POST', path: '/git/pull', role: 'editor' },
+  push: { method: 'POST', path: '/git/push', role: 'admin' },
+  createPullRequest: { method: 'POST', path: '/git/create-pr', role: 'admin' },
+})
+
+/** The route table's type: route name to {@link RouteInfo}, with literal methods and paths. */
+export type Routes = typeof routes
+
+/** The name of a route of the API. */
+export type RouteName = keyof Routes
+
+/** Every route name, in the table's order. */
+export const ROUTE_NAMES: readonly RouteName[] = Object.freeze(Object.keys(routes) as RouteName[])
