@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startServer } from '@sparkle-studio/example-server'
+import { createLogger, createStudio, studioRouter } from '@sparkle-studio/server'
 import autocannon from 'autocannon'
 import express from 'express'
 import { type BenchResult, round, runIfMain } from './lib.ts'
@@ -20,13 +20,13 @@ async function load(url: string): Promise<{ rps: number; p99: number; errors: nu
 /** Runs the benchmark. */
 export async function run(): Promise<BenchResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sparkle-bench-api-'))
-  const server = await startServer({
-    ...process.env,
-    PORT: '0',
-    SPARKLE_DATA_DIR: dataDir,
-    SPARKLE_WORKER: 'off',
-    SPARKLE_LOG_LEVEL: 'error',
+  const studio = await createStudio({ dataDir, logger: createLogger({ level: 'error' }) })
+  const app = express()
+  app.use('/api/v1', studioRouter(studio))
+  const httpServer = await new Promise<ReturnType<typeof app.listen>>((r) => {
+    const s = app.listen(0, '127.0.0.1', () => r(s))
   })
+  const server = { url: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}` }
   for (let i = 0; i < 20; i++) {
     await fetch(`${server.url}/api/v1/pipelines`, {
       method: 'POST',
@@ -84,7 +84,8 @@ export async function run(): Promise<BenchResult> {
     }
   } finally {
     await new Promise<void>((r) => bareServer.close(() => r()))
-    await server.stop()
+    await new Promise<void>((r) => httpServer.close(() => r()))
+    await studio.close()
     await rm(dataDir, { recursive: true, force: true })
   }
 }

@@ -1,9 +1,11 @@
-// The quick-start demo behind `./sparkle demo`: the real server and worker on embedded defaults (PGlite, a git
-// repository, local Spark), driven through the typed client. Everything lives in .demo/ (git-ignored) and is reused by
-// the next run. `./sparkle demo --keep` leaves the server running for exploring.
+// The quick-start demo behind `./sparkle demo`: the example server process (with its embedded worker) on embedded
+// defaults (PGlite, a git repository, local Spark), driven through the typed client, as any client would. Everything
+// lives in .demo/ (git-ignored) and is reused by the next run. `./sparkle demo --keep` leaves the server running.
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { ApiNotFoundError, createStudioClient, type StudioClient } from '@sparkle-studio/client'
-import { type RunningServer, startServer } from '@sparkle-studio/example-server'
 
 const root = resolve(import.meta.dirname, '..', '..', '..')
 const dataDir = join(root, '.demo')
@@ -91,26 +93,61 @@ async function runWithProgress(
   return status
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const probe = createServer()
+    probe.once('error', () => resolveFree(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolveFree(true)))
+  })
+}
+
+/** The example server, started as its own process; resolves once it listens. */
+interface ServerProcess {
+  readonly url: string
+  stop(): Promise<void>
+}
+
+function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
+  const main = join(root, 'examples', 'server', 'src', 'main.ts')
+  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'inherit', 'pipe'] })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  return new Promise((resolveStart, rejectStart) => {
+    const lines: string[] = []
+    const timer = setTimeout(() => rejectStart(new Error('the server did not start within 120 s')), 120_000)
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      let entry: { level?: string; msg?: string; url?: string } = {}
+      try {
+        entry = JSON.parse(line)
+      } catch {
+        lines.push(line)
+      }
+      if (entry.msg === 'server listening' && entry.url) {
+        clearTimeout(timer)
+        resolveStart({
+          url: entry.url,
+          async stop() {
+            child.kill('SIGTERM')
+            await exited
+          },
+        })
+      } else if (entry.level === 'warn' || entry.level === 'error') process.stderr.write(`${line}\n`)
+      else lines.push(line)
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      rejectStart(Object.assign(new Error(`the server exited (${code}): ${lines.slice(-5).join('\n')}`), { lines }))
+    })
+  })
+}
+
 async function main(): Promise<void> {
   const started = performance.now()
   console.log(bold('Sparkle Studio demo'))
   console.log(dim(`data, git repository, database and outputs in ${dataDir}`))
-  const server: RunningServer = await startServer({
-    ...process.env,
-    PORT: process.env['PORT'] ?? '3000',
-    SPARKLE_DATA_DIR: dataDir,
-    SPARKLE_WORKER: 'embedded',
-    SPARKLE_LOG_LEVEL: process.env['SPARKLE_LOG_LEVEL'] ?? 'warn',
-  }).catch(async (error: unknown) => {
-    if ((error as { code?: string }).code !== 'EADDRINUSE') throw error
-    return startServer({
-      ...process.env,
-      PORT: '0',
-      SPARKLE_DATA_DIR: dataDir,
-      SPARKLE_WORKER: 'embedded',
-      SPARKLE_LOG_LEVEL: 'warn',
-    })
-  })
+  const env = { ...process.env, SPARKLE_DATA_DIR: dataDir, SPARKLE_WORKER: 'embedded', SPARKLE_LOG_LEVEL: 'info' }
+  const wanted = Number(process.env['PORT'] ?? 3000)
+  // Port 3000 taken: any free port will do.
+  const server = await startServerProcess({ ...env, PORT: String((await portIsFree(wanted)) ? wanted : 0) })
   const client = createStudioClient({ baseUrl: server.url, timeout: 300_000 })
   let ok = true
   try {

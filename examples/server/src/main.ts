@@ -1,10 +1,17 @@
-// Starts the server: configuration from the environment, services, HTTP, graceful shutdown on SIGTERM/SIGINT.
+// The example server: configuration from the environment, the studio mounted on Express 5 in one line, OpenAPI 3.1
+// and a docs page beside it, an embedded worker, and a graceful shutdown on SIGTERM/SIGINT.
 import type { Server } from 'node:http'
-import { createApp } from './app.ts'
-import { loadConfig } from './config.ts'
-import { createLogger } from './logger.ts'
-import { createServices } from './services.ts'
-import { createWorker } from './worker.ts'
+import { generateOpenApi } from '@sparkle-studio/core/contract'
+import {
+  createLogger,
+  createStudio,
+  createStudioWorker,
+  loadServerConfig,
+  studioOptions,
+  studioRouter,
+} from '@sparkle-studio/server'
+import express from 'express'
+import swaggerUi from 'swagger-ui-dist'
 
 /** A running server and how to stop it. */
 export interface RunningServer {
@@ -13,31 +20,50 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sparkle Studio API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script></body></html>`
+
 /** Starts the server from an environment (tests pass their own). */
 export async function startServer(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<RunningServer> {
-  const config = loadConfig(env)
+  const config = loadServerConfig(env)
   const log = createLogger({ level: config.logLevel, secrets: Object.values(config.secrets) })
-  const services = await createServices(config, log)
-  const app = createApp(services)
+  const studio = await createStudio({ ...studioOptions(config), logger: log })
   const worker =
-    config.worker === 'embedded' ? await createWorker(services, { concurrency: config.workerConcurrency }) : undefined
+    config.worker === 'embedded'
+      ? await createStudioWorker(studio, { concurrency: config.workerConcurrency })
+      : undefined
   await worker?.start()
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.use('/api/v1', studioRouter(studio, { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins }))
+  const spec = generateOpenApi({ servers: [`http://${config.host}:${config.port}`] })
+  app.get('/openapi.json', (_req, res) => {
+    res.json(spec)
+  })
+  app.use('/docs/assets', express.static(swaggerUi.getAbsoluteFSPath(), { index: false, maxAge: '1h' }))
+  app.get('/docs/init.js', (_req, res) => {
+    res.type('application/javascript').send(`window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' })`)
+  })
+  app.get(['/docs', '/docs/'], (_req, res) => {
+    res.type('html').send(DOCS_PAGE)
+  })
+  app.use((req, res) => {
+    res.status(404).json({ success: false, error: { code: 'NOT_FOUND', message: `No route ${req.method} ${req.path}` } })
+  })
+
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s))
     s.once('error', reject)
   })
   const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : config.port
-  const url = `http://${config.host}:${port}`
-  log.info('server listening', {
-    url,
-    docs: `${url}/docs`,
-    repo: config.repoDir,
-    database: services.database.dialect,
-    worker: config.worker,
-  })
+  const url = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`
+  log.info('server listening', { url, docs: `${url}/docs`, repo: config.repoDir, worker: config.worker })
   let stopping: Promise<void> | undefined
   return {
     url,
@@ -53,7 +79,7 @@ export async function startServer(
         clearTimeout(timer)
         // In-flight runs get 30 s to finish; the rest are released for another worker to re-attach.
         await worker?.stop({ timeoutMs: 30_000 })
-        await services.close()
+        await studio.close()
       })()
       return stopping
     },

@@ -6,7 +6,7 @@ import { createTestDatabase, makeTempDir, type TempDir, type TestDatabase } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GitHubStandIn, startGitHubStandIn } from '../../../packages/git/test/github-stand-in.ts'
 import { type RunningServer, startServer } from '../src/main.ts'
-import { sampleOrders } from '../src/templates.ts'
+import { sampleOrders } from '@sparkle-studio/server'
 
 /** What the daily-revenue template must write for a day: paid orders summed per customer. */
 function expectedRevenue(day: string) {

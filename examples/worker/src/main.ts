@@ -5,31 +5,22 @@
 //
 // SIGTERM or SIGINT: stop claiming, let running runs finish (up to SPARKLE_SHUTDOWN_MS, default 60 s), release the
 // rest so another worker re-attaches to them. A second signal exits at once.
-import { loadConfig } from '@sparkle-studio/example-server/config'
-import { createLogger } from '@sparkle-studio/example-server/logger'
-import { createServices } from '@sparkle-studio/example-server/services'
-import { createWorker } from '@sparkle-studio/example-server/worker'
-import { handleShutdownSignals } from '@sparkle-studio/spark/store'
+import { handleShutdownSignals } from '@sparkle-studio/runs'
+import { createLogger, createStudio, createStudioWorker, loadServerConfig, studioOptions } from '@sparkle-studio/server'
 
-const config = loadConfig(process.env)
-const log = createLogger({
-  level: config.logLevel,
-  secrets: Object.values(config.secrets),
-  fields: { process: 'worker' },
-})
+const config = loadServerConfig(process.env)
+const log = createLogger({ level: config.logLevel, secrets: Object.values(config.secrets), fields: { process: 'worker' } })
 if (!config.databaseUrl) {
-  log.warn(
-    'no DATABASE_URL: this worker uses the embedded database in SPARKLE_DATA_DIR, which only one process may open',
-  )
+  log.warn('no DATABASE_URL: this worker uses the embedded database in SPARKLE_DATA_DIR, which only one process may open')
 }
-const services = await createServices(config, log)
-const worker = await createWorker(services, {
+const studio = await createStudio({ ...studioOptions(config), logger: log })
+const worker = await createStudioWorker(studio, {
   concurrency: config.workerConcurrency,
   ...(process.env['SPARKLE_HEALTH_FILE'] ? { healthFile: process.env['SPARKLE_HEALTH_FILE'] } : {}),
 })
 handleShutdownSignals(worker, {
   timeoutMs: Number(process.env['SPARKLE_SHUTDOWN_MS'] ?? 60_000),
-  onStopped: () => services.close(),
+  onStopped: () => studio.close(),
 })
 await worker.start()
-log.info('worker started', { database: services.database.dialect, repo: config.repoDir, master: config.sparkMaster })
+log.info('worker started', { database: studio.database.dialect, repo: config.repoDir, master: config.sparkMaster })

@@ -1,0 +1,62 @@
+import { ValidationError } from '@sparkle-studio/core'
+import { Cron } from 'croner'
+import { isValidTimeZone } from './time-zone.ts'
+
+/** A parsed, validated cron schedule in a time zone. */
+export interface CronSchedule {
+  readonly cron: string
+  readonly timezone: string
+  /** The first slot strictly after `after`, or `null` when there is none. */
+  next(after: Date): Date | null
+  /** Up to `n` slots at or before `reference`, most recent first. */
+  previous(n: number, reference: Date): Date[]
+}
+
+/**
+ * Parses a standard 5-field cron expression (minute hour day-of-month month day-of-week, or a nickname such as
+ * `@daily`) in an IANA time zone, and checks that it fires at least once in the coming years.
+ *
+ * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} for a malformed expression, seconds or
+ * years fields, an unknown time zone, or a schedule that never fires (e.g. `0 0 30 2 *`, February 30).
+ * @example
+ * ```ts
+ * import { parseCron } from '@sparkle-studio/runs'
+ *
+ * const daily = parseCron('30 2 * * *', 'Europe/Paris')
+ * console.log(daily.next(new Date('2026-11-01T00:00:00Z'))) // 2026-11-01T01:30:00.000Z
+ * ```
+ */
+export function parseCron(cron: string, timezone = 'UTC', from: Date = new Date()): CronSchedule {
+  if (!isValidTimeZone(timezone)) {
+    throw new ValidationError(`unknown time zone "${timezone}". Fix: use an IANA name such as Europe/Paris`, [
+      { path: '/timezone', code: 'invalid_time_zone', message: `unknown time zone "${timezone}"` },
+    ])
+  }
+  const text = typeof cron === 'string' ? cron.trim() : ''
+  let job: Cron
+  try {
+    job = new Cron(text, { timezone, mode: '5-part', paused: true, domAndDow: false })
+  } catch (cause) {
+    const reason = (cause as Error).message.replace(/^CronPattern: /, '')
+    throw new ValidationError(
+      `invalid cron "${text}": ${reason}. Fix: use 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly`,
+      [{ path: '/cron', code: 'invalid_cron', message: reason }],
+    )
+  }
+  if (job.nextRun(from) === null) {
+    throw new ValidationError(
+      `cron "${text}" never fires (no matching date in the coming years). Fix: check the day of month against the month`,
+      [{ path: '/cron', code: 'never_fires', message: 'the schedule has no future slot' }],
+    )
+  }
+  return {
+    cron: text,
+    timezone,
+    next: (after) => job.nextRun(after),
+    previous: (n, reference) =>
+      job
+        .previousRuns(n + 1, new Date(reference.getTime() + 1000))
+        .filter((d) => d <= reference)
+        .slice(0, n),
+  }
+}

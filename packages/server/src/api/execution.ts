@@ -1,0 +1,157 @@
+import { compilePipeline } from '@sparkle-studio/core'
+import { isFinalRunStatus } from '@sparkle-studio/runs'
+import type { StudioParts } from '../parts.ts'
+import { backfillDto, runDto } from './dto.ts'
+import { runEvents } from './run-events.ts'
+import type { StudioApi } from './types.ts'
+
+type ExecutionCases = Pick<
+  StudioApi,
+  | 'dryRun'
+  | 'run'
+  | 'backfill'
+  | 'listExecutions'
+  | 'getExecution'
+  | 'executionLogs'
+  | 'executionEvents'
+  | 'cancelExecution'
+  | 'retryExecution'
+  | 'getBackfill'
+>
+
+/**
+ * The end of a backfill range as the store takes it: a date-only `end` (2026-11-05) includes that day, and the store's
+ * range end is exclusive, so it becomes the next day. Timestamps are taken as they are.
+ */
+export function inclusiveEnd(end: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(end)) return end
+  const next = new Date(`${end}T00:00:00Z`)
+  if (Number.isNaN(next.getTime())) return end
+  next.setUTCDate(next.getUTCDate() + 1)
+  return next.toISOString().slice(0, 10)
+}
+
+/** Previews, runs, backfills, and reading, following, cancelling and retrying runs. */
+export function executionUseCases(parts: StudioParts): ExecutionCases {
+  const { registry, pipelines, runs } = parts
+  return {
+    dryRun: async ({ body }, { signal }) => {
+      let document: unknown = body.document
+      let revision: string | undefined
+      if (body.pipeline !== undefined) {
+        const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
+        document = stored.document
+        revision = stored.revision
+      }
+      const plan = compilePipeline(document, registry, {
+        mode: 'preview',
+        previewLimit: body.limit ?? 100,
+        ...(body.params ? { params: body.params } : {}),
+        ...(revision ? { revision } : {}),
+      })
+      const session = await parts.previewSession()
+      const result = await session.preview(plan, { limit: body.limit ?? 100, signal })
+      return {
+        pipeline: plan.pipeline,
+        plan: plan as never,
+        durationMs: result.durationMs,
+        nodes: result.nodes.map((n) =>
+          n.ok
+            ? { nodeId: n.nodeId, schema: [...n.schema], rows: [...n.rows], truncated: n.truncated }
+            : { nodeId: n.nodeId, error: { errorClass: n.error.errorClass, message: n.error.message } },
+        ),
+      }
+    },
+    run: async ({ body }, { signal }) => {
+      const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
+      // Compiled now so that a run that cannot start is refused here, with every problem, rather than failing later.
+      compilePipeline(stored.document, registry, { params: body.params, revision: stored.revision })
+      const { run } = await runs.enqueue(
+        {
+          pipeline: body.pipeline,
+          revision: stored.revision,
+          params: body.params ?? {},
+          ...(body.idempotencyKey ? { idempotencyKey: body.idempotencyKey } : {}),
+          ...(body.priority !== undefined ? { priority: body.priority } : {}),
+          ...(body.maxAttempts !== undefined ? { maxAttempts: body.maxAttempts } : {}),
+        },
+        { signal },
+      )
+      return runDto(run)
+    },
+    backfill: async ({ body }, { signal }) => {
+      const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
+      const created = await runs.createBackfill(
+        {
+          pipeline: body.pipeline,
+          revision: stored.revision,
+          start: body.start,
+          end: inclusiveEnd(body.end),
+          grain: body.grain,
+          // Each run gets the partition params its pipeline declares, and no others.
+          pipelineParams: (stored.document.params ?? []).map((p) => p.name),
+          ...(body.timezone ? { timezone: body.timezone } : {}),
+          ...(body.reprocess ? { reprocess: body.reprocess } : {}),
+          ...(body.concurrency ? { concurrency: body.concurrency } : {}),
+          ...(body.order ? { order: body.order } : {}),
+          ...(body.params ? { params: body.params } : {}),
+          ...(body.dryRun ? { dryRun: true } : {}),
+        },
+        { signal },
+      )
+      if (created.dryRun || !created.backfill) {
+        return {
+          dryRun: true as const,
+          partitions: created.partitions.map((p) => ({
+            key: p.key,
+            params: { start: p.start.toISOString(), end: p.end.toISOString(), action: p.action },
+          })),
+        }
+      }
+      const summary = await runs.getBackfill(created.backfill.id, { signal })
+      return backfillDto(
+        summary,
+        created.partitions.map((p) => p.runId).filter((id): id is string => id !== null),
+      )
+    },
+    listExecutions: async ({ query }, { signal }) => {
+      const page = await runs.list({
+        ...(query.pipeline ? { pipeline: query.pipeline } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.backfill ? { backfillId: query.backfill } : {}),
+        ...(query.since ? { createdAfter: new Date(query.since) } : {}),
+        ...(query.until ? { createdBefore: new Date(query.until) } : {}),
+        ...(query.limit ? { limit: query.limit } : {}),
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        signal,
+      })
+      return { items: page.runs.map((r) => runDto(r)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+    },
+    getExecution: async ({ params }, { signal }) => {
+      const run = await runs.get(params.id, { signal })
+      const [attempts, events] = await Promise.all([
+        runs.attempts(params.id, { signal }),
+        runs.events(params.id, { types: ['spark', 'progress'], signal }),
+      ])
+      return runDto(run, { attempts, events })
+    },
+    executionLogs: async ({ params, query }, { signal }) => {
+      const run = await runs.get(params.id, { signal })
+      const last = (await runs.attempts(params.id, { signal })).at(-1)
+      if (!last?.submissionId) return { text: '', nextOffset: 0, complete: isFinalRunStatus(run.status) }
+      const submitter = await parts.submitter()
+      const chunk = await submitter.logs(last.submissionId, {
+        ...(query.offset !== undefined ? { offset: query.offset } : {}),
+        ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      })
+      return { text: chunk.text, nextOffset: chunk.nextOffset, complete: chunk.complete }
+    },
+    executionEvents: async ({ params, query }, { signal }) => {
+      await runs.get(params.id, { signal })
+      return runEvents(runs, params.id, query.after !== undefined ? String(query.after) : undefined, signal)
+    },
+    cancelExecution: async ({ params }, { signal }) => runDto(await runs.cancel(params.id, { signal })),
+    retryExecution: async ({ params }, { signal }) => runDto(await runs.retry(params.id, { signal })),
+    getBackfill: async ({ params }, { signal }) => backfillDto(await runs.getBackfill(params.id, { signal })),
+  }
+}

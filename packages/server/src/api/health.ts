@@ -1,0 +1,36 @@
+import { SDK_VERSION } from '@sparkle-studio/core'
+import type { StudioParts } from '../parts.ts'
+import type { StudioApi } from './types.ts'
+
+interface Check {
+  ok: boolean
+  detail?: string
+}
+
+/** What `GET /health` answers: Spark, git and the database, each checked. */
+export function healthUseCase(parts: StudioParts): Pick<StudioApi, 'health'> {
+  const check = async <T>(probe: () => Promise<T>, ok: (value: T) => Record<string, string>): Promise<Check> => {
+    try {
+      return { ok: true, ...ok(await probe()) }
+    } catch (error) {
+      return { ok: false, detail: error instanceof Error ? error.message : String(error) }
+    }
+  }
+  return {
+    health: async () => {
+      const [spark, git, database] = await Promise.all([
+        check(parts.sparkRuntime, (r) => ({ version: r.sparkVersion, java: r.javaVersion })),
+        check(
+          () => parts.pipelines.list({ lastCommit: false }),
+          () => ({ branch: parts.pipelines.branch }),
+        ),
+        check(
+          () => parts.runs.list({ limit: 1 }),
+          () => ({ dialect: parts.database.dialect }),
+        ),
+      ])
+      const ok = spark.ok && git.ok && database.ok
+      return { status: ok ? ('ok' as const) : ('degraded' as const), version: SDK_VERSION, checks: { spark, git, database } }
+    },
+  }
+}

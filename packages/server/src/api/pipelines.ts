@@ -1,0 +1,142 @@
+import { compilePipeline, StudioError, validatePipeline } from '@sparkle-studio/core'
+import type { CommitSummary } from '@sparkle-studio/git'
+import type { StudioParts } from '../parts.ts'
+import type { StudioApi } from './types.ts'
+
+type PipelineCases = Pick<
+  StudioApi,
+  | 'listTemplates'
+  | 'listPipelines'
+  | 'createPipeline'
+  | 'getPipeline'
+  | 'savePipeline'
+  | 'deletePipeline'
+  | 'exportPipeline'
+  | 'pipelineHistory'
+  | 'pipelineDiff'
+  | 'validatePipeline'
+  | 'pipelinePlan'
+>
+
+/** A commit as the API shows it (git's commit summary). */
+export function commitDto(c: CommitSummary) {
+  return { commit: c.commit, author: { name: c.author.name, email: c.author.email }, date: c.date, message: c.message }
+}
+
+/**
+ * The blob (or commit) an `If-Match` header names: quotes and a weak `W/` prefix are dropped; absent or `*` means no
+ * check.
+ */
+export function expectedFromIfMatch(header: string | undefined): string | undefined {
+  const value = header?.trim().replace(/^W\//, '').replaceAll('"', '')
+  return value && value !== '*' ? value : undefined
+}
+
+/** Run params from a query string value: a JSON object. */
+export function parseParamsQuery(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined
+  try {
+    const value = JSON.parse(text) as unknown
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+  } catch {
+    // Reported below.
+  }
+  throw new StudioError('BAD_REQUEST', 'params must be a JSON object, e.g. {"ds":"2026-11-01"}')
+}
+
+/** Pipelines in git: templates, list, create, read, save, delete, export, history, diff, validation and plans. */
+export function pipelineUseCases(
+  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log'>,
+): PipelineCases {
+  const { registry, pipelines, templates, log } = parts
+  return {
+    listTemplates: async () => templates.map((t) => ({ ...t })) as never,
+    listPipelines: async ({ query }, { signal }) => {
+      const list = await pipelines.list({ ...(query.ref ? { ref: query.ref } : {}), signal })
+      for (const p of list.problems) log.warn('unreadable pipeline file', { name: p.name, path: p.path, code: p.code })
+      return list.pipelines.map((p) => ({
+        name: p.name,
+        ...(p.description ? { description: p.description } : {}),
+        tags: [...p.tags],
+        ...(p.lastCommit ? { lastCommit: commitDto(p.lastCommit) } : {}),
+      }))
+    },
+    createPipeline: async ({ body }, { signal }) => {
+      let document: unknown = body.document
+      if (body.template !== undefined) {
+        const template = templates.find((t) => t.name === body.template)
+        if (!template) {
+          throw new StudioError('NOT_FOUND', `template ${body.template} does not exist`, {
+            templates: templates.map((t) => t.name),
+          })
+        }
+        document = structuredClone(template.document)
+      }
+      const named = { ...(document as Record<string, unknown>), name: body.name }
+      const saved = await pipelines.save(body.name, named, {
+        expected: null,
+        message: body.message ?? `Create ${body.name}${body.template ? ` from template ${body.template}` : ''}`,
+        signal,
+      })
+      return { name: body.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
+    },
+    getPipeline: async ({ params, query }, { signal }) => {
+      const p = await pipelines.get(params.name, { ...(query.ref ? { ref: query.ref } : {}), signal })
+      return {
+        name: p.name,
+        document: p.document as unknown as Record<string, unknown>,
+        revision: p.revision,
+        blob: p.blob,
+      }
+    },
+    savePipeline: async ({ params, headers, body }, { signal }) => {
+      const expected = expectedFromIfMatch(headers['if-match'])
+      const saved = await pipelines.save(params.name, body.document, {
+        ...(expected ? { expected } : {}),
+        message: body.message ?? `Update ${params.name}`,
+        signal,
+      })
+      return { name: params.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
+    },
+    deletePipeline: async ({ params, headers }, { signal }) => {
+      const expected = expectedFromIfMatch(headers['if-match'])
+      const result = await pipelines.delete(params.name, {
+        ...(expected ? { expected } : {}),
+        message: `Delete ${params.name}`,
+        signal,
+      })
+      return { name: params.name, commit: result.commit }
+    },
+    exportPipeline: async ({ params }, { signal }) => {
+      await pipelines.get(params.name, { signal })
+      const pushed = await pipelines.export({ signal })
+      return { name: params.name, branch: pushed.branch, commit: pushed.commit }
+    },
+    pipelineHistory: async ({ params, query }, { signal }) => {
+      const entries = await pipelines.history(params.name, {
+        ...(query.limit ? { limit: query.limit } : {}),
+        ...(query.ref ? { ref: query.ref } : {}),
+        signal,
+      })
+      if (entries.length === 0) throw new StudioError('NOT_FOUND', `pipeline ${params.name} has no history`)
+      return entries.map(commitDto)
+    },
+    pipelineDiff: async ({ params, query }, { signal }) => {
+      const diff = await pipelines.diff(params.name, query.from, query.to ?? pipelines.branch, { signal })
+      return diff as unknown as Record<string, unknown>
+    },
+    validatePipeline: async ({ params, body }, { signal }) => {
+      const document = body?.document ?? (await pipelines.get(params.name, { signal })).document
+      const result = validatePipeline(document, registry, { mode: body?.mode ?? 'run' })
+      return result.ok ? { valid: true, issues: [] } : { valid: false, issues: [...result.issues] }
+    },
+    pipelinePlan: async ({ params, query }, { signal }) => {
+      const stored = await pipelines.get(params.name, { ...(query.ref ? { ref: query.ref } : {}), signal })
+      return compilePipeline(stored.document, registry, {
+        mode: query.mode ?? 'run',
+        revision: stored.revision,
+        params: parseParamsQuery(query.params),
+      }) as never
+    },
+  }
+}

@@ -1,0 +1,22 @@
+import type { Api, RouteName, RouteOutput } from '@sparkle-studio/core/contract'
+import type { RouteCallInput } from '../input.ts'
+import type { Call } from '../principal.ts'
+import type { StreamMessage } from './run-events.ts'
+
+/** One use case: a route's parsed input and the caller in, the `data` of the route's success envelope out. */
+export type UseCase<K extends RouteName> = (input: RouteCallInput<Api[K]>, call: Call) => Promise<RouteOutput<Api[K]>>
+
+/** The routes that stream Server-Sent Events instead of answering JSON. */
+export type StreamRouteName = 'executionEvents'
+
+/**
+ * Every use case of the API, by route name: what each HTTP route does, callable without HTTP. Each checks the
+ * caller's role against the role its route declares.
+ */
+export type StudioApi = { readonly [K in Exclude<RouteName, StreamRouteName>]: UseCase<K> } & {
+  /** The live event stream of a run: stored events first, then new ones, ending with an `end` message. */
+  readonly executionEvents: (
+    input: RouteCallInput<Api['executionEvents']>,
+    call: Call,
+  ) => Promise<AsyncIterable<StreamMessage>>
+}

@@ -1,0 +1,179 @@
+// Configuration from environment variables, validated, with embedded defaults so a server starts with no set-up: what
+// the example server and worker processes read.
+import { resolve } from 'node:path'
+import { StudioError } from '@sparkle-studio/core'
+import { GitHubProvider, GitLabProvider, type PullRequestProvider } from '@sparkle-studio/git'
+import { z } from 'zod'
+import type { LogLevel } from './logger.ts'
+import type { StudioOptions } from './studio.ts'
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+
+const EnvSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  SPARKLE_DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: z.string().url().optional(),
+  SPARKLE_REPO: z.string().optional(),
+  SPARKLE_BRANCH: z
+    .string()
+    .regex(/^(?!-)[A-Za-z0-9._/-]+$/)
+    .default('main'),
+  SPARKLE_REMOTE: z.string().optional(),
+  SPARK_MASTER: z.string().default('local[2]'),
+  SPARKLE_CORS_ORIGINS: csv,
+  SPARKLE_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 1mb')
+    .default('1mb'),
+  SPARKLE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SPARKLE_PREVIEW_IDLE_MS: z.coerce.number().int().min(1000).default(300_000),
+  SPARKLE_PR_PROVIDER: z.enum(['github', 'gitlab']).optional(),
+  SPARKLE_PR_REPO: z.string().optional(),
+  SPARKLE_PR_TOKEN: z.string().optional(),
+  SPARKLE_PR_API_URL: z.string().url().optional(),
+  SPARKLE_WORKER: z.enum(['embedded', 'off']).optional(),
+  SPARKLE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  SPARKLE_AUTHOR_NAME: z.string().default('Sparkle Studio'),
+  SPARKLE_AUTHOR_EMAIL: z.string().default('studio@sparkle.invalid'),
+})
+
+/** A server's configuration, as read from the environment by {@link loadServerConfig}. */
+export interface ServerConfig {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  /** PostgreSQL URL of the run store; embedded PGlite in `dataDir/db` when absent. */
+  readonly databaseUrl: string | undefined
+  /** The pipelines repository (bare); `dataDir/repo.git` by default, created when missing. */
+  readonly repoDir: string
+  readonly branch: string
+  /** A remote to clone from, pull from and push to. */
+  readonly remote: string | undefined
+  readonly sparkMaster: string
+  readonly corsOrigins: readonly string[]
+  /** Largest JSON body, in bytes. */
+  readonly bodyLimit: number
+  readonly logLevel: LogLevel
+  readonly previewIdleMs: number
+  readonly pullRequests:
+    | {
+        readonly provider: 'github' | 'gitlab'
+        readonly repo: string
+        readonly token: string
+        readonly apiUrl: string | undefined
+      }
+    | undefined
+  readonly author: { readonly name: string; readonly email: string }
+  /**
+   * `embedded` runs a worker inside the server process (the default with the embedded database, which one process
+   * owns); `off` leaves runs to examples/worker processes (the default with PostgreSQL).
+   */
+  readonly worker: 'embedded' | 'off'
+  readonly workerConcurrency: number
+  /** Values of `SPARKLE_SECRET_*` variables, by secret name: what `{ "$secret": "NAME" }` resolves to. */
+  readonly secrets: Readonly<Record<string, string>>
+}
+
+function bytes(size: string): number {
+  const m = /^(\d+)(b|kb|mb)$/i.exec(size)
+  const unit = m?.[2]?.toLowerCase()
+  return Number(m?.[1] ?? 0) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1)
+}
+
+/**
+ * Reads and validates a server's configuration from environment variables: `HOST`, `PORT`, `SPARKLE_DATA_DIR`,
+ * `DATABASE_URL`, `SPARKLE_REPO`, `SPARKLE_BRANCH`, `SPARKLE_REMOTE`, `SPARK_MASTER`, `SPARKLE_CORS_ORIGINS`,
+ * `SPARKLE_BODY_LIMIT`, `SPARKLE_LOG_LEVEL`, `SPARKLE_PREVIEW_IDLE_MS`, `SPARKLE_PR_PROVIDER`, `SPARKLE_PR_REPO`,
+ * `SPARKLE_PR_TOKEN`, `SPARKLE_PR_API_URL`, `SPARKLE_WORKER`, `SPARKLE_WORKER_CONCURRENCY`, `SPARKLE_AUTHOR_NAME`,
+ * `SPARKLE_AUTHOR_EMAIL` and every `SPARKLE_SECRET_<NAME>`.
+ * @throws StudioError `BAD_REQUEST` listing every invalid variable (never their values).
+ */
+export function loadServerConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    throw new StudioError('BAD_REQUEST', `Invalid configuration: ${problems.join('; ')}`, { problems })
+  }
+  const e = parsed.data
+  const dataDir = resolve(e.SPARKLE_DATA_DIR)
+  let pullRequests: ServerConfig['pullRequests']
+  if (e.SPARKLE_PR_PROVIDER) {
+    if (!e.SPARKLE_PR_REPO || !e.SPARKLE_PR_TOKEN) {
+      throw new StudioError(
+        'BAD_REQUEST',
+        'Invalid configuration: SPARKLE_PR_PROVIDER needs SPARKLE_PR_REPO and SPARKLE_PR_TOKEN',
+      )
+    }
+    pullRequests = {
+      provider: e.SPARKLE_PR_PROVIDER,
+      repo: e.SPARKLE_PR_REPO,
+      token: e.SPARKLE_PR_TOKEN,
+      apiUrl: e.SPARKLE_PR_API_URL,
+    }
+  }
+  const secrets: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith('SPARKLE_SECRET_') && v !== undefined) secrets[k.slice('SPARKLE_SECRET_'.length)] = v
+  }
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    repoDir: resolve(e.SPARKLE_REPO ?? `${dataDir}/repo.git`),
+    branch: e.SPARKLE_BRANCH,
+    remote: e.SPARKLE_REMOTE,
+    sparkMaster: e.SPARK_MASTER,
+    corsOrigins: e.SPARKLE_CORS_ORIGINS,
+    bodyLimit: bytes(e.SPARKLE_BODY_LIMIT),
+    logLevel: e.SPARKLE_LOG_LEVEL,
+    previewIdleMs: e.SPARKLE_PREVIEW_IDLE_MS,
+    pullRequests,
+    author: { name: e.SPARKLE_AUTHOR_NAME, email: e.SPARKLE_AUTHOR_EMAIL },
+    worker: e.SPARKLE_WORKER ?? (e.DATABASE_URL ? 'off' : 'embedded'),
+    workerConcurrency: e.SPARKLE_WORKER_CONCURRENCY,
+    secrets,
+  })
+}
+
+/** The pull request provider a configuration names, if any. */
+export function pullRequestProvider(config: Pick<ServerConfig, 'pullRequests'>): PullRequestProvider | undefined {
+  const pr = config.pullRequests
+  if (pr?.provider === 'github') {
+    const [owner, repo, ...rest] = pr.repo.split('/')
+    if (!owner || !repo || rest.length > 0) {
+      throw new StudioError('BAD_REQUEST', 'Invalid configuration: SPARKLE_PR_REPO must be owner/repo for GitHub')
+    }
+    return new GitHubProvider({ owner, repo, token: pr.token, ...(pr.apiUrl ? { baseUrl: pr.apiUrl } : {}) })
+  }
+  if (pr?.provider === 'gitlab') {
+    return new GitLabProvider({ baseUrl: pr.apiUrl ?? 'https://gitlab.com', projectId: pr.repo, token: pr.token })
+  }
+  return undefined
+}
+
+/** The options of {@link createStudio} a configuration describes (the logger is the caller's). */
+export function studioOptions(config: ServerConfig): StudioOptions {
+  return {
+    dataDir: config.dataDir,
+    repository: {
+      dir: config.repoDir,
+      branch: config.branch,
+      ...(config.remote ? { remote: config.remote } : {}),
+      author: config.author,
+    },
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    spark: { master: config.sparkMaster, previewIdleMs: config.previewIdleMs },
+    secrets: config.secrets,
+    pullRequests: pullRequestProvider(config),
+  }
+}

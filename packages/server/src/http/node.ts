@@ -1,0 +1,127 @@
+// The node:http adapter, which the Express adapter shares.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { StudioError } from '@sparkle-studio/core'
+import type { Studio } from '../studio.ts'
+import {
+  createStudioHandler,
+  errorResponse,
+  type HandlerOptions,
+  type RequestBody,
+  type StudioHandler,
+  type StudioResponse,
+} from './handler.ts'
+
+/** Options of {@link studioNodeHandler}. */
+export interface NodeHandlerOptions extends HandlerOptions {
+  /**
+   * The path the API is served under; requests elsewhere answer a `NOT_FOUND` envelope.
+   * @default '/api/v1'
+   */
+  readonly basePath?: string | undefined
+}
+
+/** Reads a request stream up to `limit` bytes. */
+function streamBody(req: IncomingMessage): RequestBody {
+  return {
+    kind: 'bytes',
+    async read(limit) {
+      const declared = Number(req.headers['content-length'] ?? 0)
+      if (declared > limit) throw tooLarge(limit)
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of req) {
+        const buffer = chunk as Buffer
+        size += buffer.length
+        if (size > limit) throw tooLarge(limit)
+        chunks.push(buffer)
+      }
+      return Buffer.concat(chunks)
+    },
+  }
+}
+
+function tooLarge(limit: number): StudioError {
+  return new StudioError('PAYLOAD_TOO_LARGE', `The body is larger than the limit of ${limit} bytes`, { limit })
+}
+
+/** Writes a handler response to a node response; streams end when the client leaves. */
+export async function writeNodeResponse(res: ServerResponse, response: StudioResponse): Promise<void> {
+  res.statusCode = response.status
+  for (const [k, v] of Object.entries(response.headers)) res.setHeader(k, v)
+  if ('json' in response) {
+    res.end(JSON.stringify(response.json))
+    return
+  }
+  if ('empty' in response) {
+    res.end()
+    return
+  }
+  res.flushHeaders()
+  try {
+    for await (const text of response.stream) {
+      if (res.destroyed) break
+      res.write(text)
+    }
+  } finally {
+    res.end()
+  }
+}
+
+/** Serves one node request with `handler`; `url` is the request's URL below the mount point. */
+export async function serveNode(
+  handler: StudioHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+  body?: RequestBody,
+): Promise<void> {
+  const controller = new AbortController()
+  res.on('close', () => controller.abort())
+  const parsed = new URL(url, 'http://localhost')
+  const response = await handler({
+    method: req.method ?? 'GET',
+    path: parsed.pathname,
+    query: parsed.searchParams,
+    header: (name) => {
+      const value = req.headers[name]
+      return Array.isArray(value) ? value.join(', ') : value
+    },
+    body: body ?? streamBody(req),
+    signal: controller.signal,
+  })
+  await writeNodeResponse(res, response)
+}
+
+/**
+ * The API as a `node:http` request listener, under `basePath`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { createStudio, studioNodeHandler } from '@sparkle-studio/server'
+ *
+ * const studio = await createStudio({ dataDir: '.data' })
+ * createServer(studioNodeHandler(studio)).listen(3000, '127.0.0.1')
+ * ```
+ */
+export function studioNodeHandler(
+  studio: Studio,
+  options: NodeHandlerOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const handler = createStudioHandler(studio, options)
+  const base = (options.basePath ?? '/api/v1').replace(/\/$/, '')
+  return (req, res) => {
+    const url = req.url ?? '/'
+    if (!(url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`))) {
+      const path = url.split('?')[0] ?? url
+      const { status, json } = errorResponse(new StudioError('NOT_FOUND', `No route ${req.method} ${path}`), '', studio.log)
+      void writeNodeResponse(res, { status, json, headers: { 'content-type': 'application/json; charset=utf-8' } })
+      return
+    }
+    serveNode(handler, req, res, url.slice(base.length) || '/').catch((error: unknown) => {
+      studio.log.error('response failed', { error: error instanceof Error ? error.message : String(error) })
+      if (!res.headersSent) res.statusCode = 500
+      res.end()
+    })
+  }
+}

@@ -1,0 +1,31 @@
+import type { ComponentRegistry, ExecutionPlan, PipelineDocument } from '@sparkle-studio/core'
+import type { GitPipelineStore, PullRequestProvider } from '@sparkle-studio/git'
+import type { Run, RunQueue, RunStore, StoreDatabase } from '@sparkle-studio/runs'
+import type { PreviewSession, SparkRuntime, Submitter } from '@sparkle-studio/spark'
+import type { Logger } from './logger.ts'
+import type { PipelineTemplate } from './templates.ts'
+
+/** The pieces a studio is made of: what its use cases and its worker work with. */
+export interface StudioParts {
+  readonly registry: ComponentRegistry
+  /** The git pipeline store (every save a commit). */
+  readonly pipelines: GitPipelineStore<PipelineDocument>
+  /** The run store as a host uses it (enqueue, list, cancel, retry, backfills). */
+  readonly runs: RunStore
+  /** The run store as a worker uses it (claims, leases, outcomes). */
+  readonly queue: RunQueue
+  readonly database: StoreDatabase
+  /** What `POST /pipelines { template }` may start from. */
+  readonly templates: readonly PipelineTemplate[]
+  /** Where pull requests are opened; absent when none is configured. */
+  readonly pullRequests: PullRequestProvider | undefined
+  readonly log: Logger
+  /** Spark, found on first use; the error says what is missing. */
+  sparkRuntime(): Promise<SparkRuntime>
+  /** The warm preview session, started on first use. */
+  previewSession(): Promise<PreviewSession>
+  /** The submitter runs go to (the worker's; the API reads run logs through it). */
+  submitter(): Promise<Submitter>
+  /** Compiles a run's pipeline at its revision with its params: what the worker submits. */
+  resolvePlan(run: Run, options?: { readonly signal?: AbortSignal | undefined }): Promise<ExecutionPlan>
+}

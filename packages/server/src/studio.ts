@@ -1,0 +1,235 @@
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import {
+  type ComponentRegistry,
+  compilePipeline,
+  createDefaultRegistry,
+  type PipelineDocument,
+  validatePipeline,
+} from '@sparkle-studio/core'
+import {
+  cloneRepository,
+  type GitIdentity,
+  GitPipelineStore,
+  initRepository,
+  type PullRequestProvider,
+} from '@sparkle-studio/git'
+import { migrateToLatest, openDatabase, RunQueue, RunStore } from '@sparkle-studio/runs'
+import { findSparkRuntime, PreviewSession, type SparkRuntime, type Submitter } from '@sparkle-studio/spark'
+import { createStudioApi } from './api/index.ts'
+import type { StudioApi } from './api/types.ts'
+import { createLogger, type Logger } from './logger.ts'
+import type { StudioParts } from './parts.ts'
+import type { Authenticate } from './principal.ts'
+import { createSubmitter } from './submitter.ts'
+import { type PipelineTemplate, sampleTemplates } from './templates.ts'
+
+/** Options of {@link createStudio}. Only `dataDir` is required: everything else has an embedded default. */
+export interface StudioOptions {
+  /** The folder for the embedded database, run files, sample data and, by default, the repository. */
+  readonly dataDir: string
+  /** The pipelines repository. */
+  readonly repository?:
+    | {
+        /**
+         * Path of the bare repository, created (or cloned from `remote`) when missing.
+         * @default `<dataDir>/repo.git`
+         */
+        readonly dir?: string | undefined
+        /**
+         * The branch saves go to.
+         * @default 'main'
+         */
+        readonly branch?: string | undefined
+        /** A remote to clone from, pull from and push to. */
+        readonly remote?: string | undefined
+        /** The author of commits a caller does not name. */
+        readonly author?: GitIdentity | undefined
+      }
+    | undefined
+  /** PostgreSQL URL of the run store; the embedded PGlite in `<dataDir>/db` when absent. */
+  readonly databaseUrl?: string | undefined
+  /** Spark. */
+  readonly spark?:
+    | {
+        /**
+         * Where runs go: `local[N]`, `local[*]` or `spark://host:port`.
+         * @default 'local[2]'
+         */
+        readonly master?: string | undefined
+        /**
+         * The warm preview driver stops after this long without a request.
+         * @default 300_000
+         */
+        readonly previewIdleMs?: number | undefined
+        /**
+         * How Spark is found.
+         * @default findSparkRuntime (SPARK_HOME, SPARKLE_PYTHON, an active virtualenv's pyspark, ...)
+         */
+        readonly runtime?: (() => Promise<SparkRuntime>) | undefined
+      }
+    | undefined
+  /** Values of secret references (`{ "$secret": "NAME" }`) by name, handed to the runs that use them. */
+  readonly secrets?: Readonly<Record<string, string>> | undefined
+  /** Where pull requests are opened (`GitHubProvider`, `GitLabProvider`); none by default. */
+  readonly pullRequests?: PullRequestProvider | undefined
+  /**
+   * What `POST /pipelines { template }` offers.
+   * @default the sample templates, reading sample data written to `<dataDir>/sample`
+   */
+  readonly templates?: readonly PipelineTemplate[] | undefined
+  /**
+   * The component registry.
+   * @default createDefaultRegistry()
+   */
+  readonly registry?: ComponentRegistry | undefined
+  /**
+   * Where the studio logs (JSON lines).
+   * @default createLogger() on stderr, secret values redacted
+   */
+  readonly logger?: Logger | undefined
+  /**
+   * Identifies the caller of each HTTP request. The default treats every caller as the local administrator:
+   * authentication with API keys and JWTs is the next step of this package; until then, mount the studio only
+   * behind a host that authenticates (pass its sessions here) or on a loopback address.
+   */
+  readonly authenticate?: Authenticate | undefined
+}
+
+/** The API as a library: its use cases, the parts they work on, and how to close it. */
+export interface Studio extends StudioParts {
+  /** Every use case, by route name, each taking the caller's principal. */
+  readonly api: StudioApi
+  /** Identifies HTTP callers (see {@link StudioOptions.authenticate}). */
+  readonly authenticate: Authenticate
+  /** Where runs, previews and logs of this studio keep their files. */
+  readonly dataDir: string
+  /** Stops the preview driver and closes the repository and the database. Runs in progress are not touched. */
+  close(): Promise<void>
+}
+
+/** Validation for git saves: everything but "has a sink" (drafts may be saved). */
+function saveValidator(registry: ComponentRegistry) {
+  return (document: unknown) => {
+    const result = validatePipeline(document, registry, { mode: 'preview' })
+    return result.ok
+      ? { ok: true as const, document: document as PipelineDocument }
+      : { ok: false as const, issues: result.issues }
+  }
+}
+
+/** A lazily started resource that is started again after a failed start. */
+function lazy<T>(start: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined
+  return () => {
+    value ??= start().catch((error: unknown) => {
+      value = undefined
+      throw error
+    })
+    return value
+  }
+}
+
+/**
+ * Opens a studio: the pipelines repository (created or cloned when missing), the run store (migrated), and Spark,
+ * found and started on first use (so a studio starts, and serves everything but previews and runs, on a machine
+ * without Spark). Mount it with {@link studioRouter} (Express), {@link studioNodeHandler} or
+ * {@link studioFetchHandler}; run its worker with {@link createStudioWorker}.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { createStudio, studioRouter } from '@sparkle-studio/server'
+ *
+ * const studio = await createStudio({ dataDir: '.data' })
+ * const app = express()
+ * app.use('/api/v1', studioRouter(studio))
+ * app.listen(3000, '127.0.0.1')
+ * ```
+ */
+export async function createStudio(options: StudioOptions): Promise<Studio> {
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, { recursive: true })
+  const secrets = options.secrets ?? {}
+  const log = options.logger ?? createLogger({ secrets: Object.values(secrets) })
+  const registry = options.registry ?? createDefaultRegistry()
+  const repo = options.repository ?? {}
+  const repoDir = resolve(repo.dir ?? join(dataDir, 'repo.git'))
+  const branch = repo.branch ?? 'main'
+  if (!existsSync(join(repoDir, 'HEAD'))) {
+    if (repo.remote) await cloneRepository(repo.remote, repoDir, { branch })
+    else await initRepository(repoDir, { initialBranch: branch })
+    log.info('pipelines repository created', { repo: repoDir })
+  }
+  const pipelines = await GitPipelineStore.open<PipelineDocument>({
+    repo: repoDir,
+    branch,
+    validate: saveValidator(registry),
+    ...(repo.author ? { author: repo.author } : {}),
+    ...(repo.remote ? { remote: 'origin' } : {}),
+  })
+  const database = await openDatabase(
+    options.databaseUrl ? { url: options.databaseUrl } : { dataDir: join(dataDir, 'db') },
+  )
+  await migrateToLatest(database.db)
+  const templates = options.templates ?? (await sampleTemplates(join(dataDir, 'sample'), join(dataDir, 'output')))
+
+  const sparkOptions = options.spark ?? {}
+  const secretEnv = Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`SPARKLE_SECRET_${k}`, v]))
+  const sparkRuntime = lazy(sparkOptions.runtime ?? (() => findSparkRuntime()))
+  let session: PreviewSession | undefined
+  const previewSession = lazy(async () => {
+    session = new PreviewSession({
+      runtime: await sparkRuntime(),
+      idleTimeoutMs: sparkOptions.previewIdleMs ?? 300_000,
+      env: secretEnv,
+    })
+    return session
+  })
+  const submitter = lazy(
+    async (): Promise<Submitter> =>
+      createSubmitter(
+        { master: sparkOptions.master ?? 'local[2]', baseDir: join(dataDir, 'runs'), env: secretEnv },
+        await sparkRuntime(),
+      ),
+  )
+
+  const parts: StudioParts = {
+    registry,
+    pipelines,
+    runs: new RunStore({ db: database.db }),
+    queue: new RunQueue({ db: database.db }),
+    database,
+    templates,
+    pullRequests: options.pullRequests,
+    log,
+    sparkRuntime,
+    previewSession,
+    submitter,
+    async resolvePlan(run, { signal } = {}) {
+      const stored = await pipelines.get(run.pipeline, {
+        ...(run.revision ? { ref: run.revision } : {}),
+        ...(signal ? { signal } : {}),
+      })
+      return compilePipeline(stored.document, registry, { params: run.params, revision: stored.revision })
+    },
+  }
+  let closing: Promise<void> | undefined
+  return Object.freeze({
+    ...parts,
+    api: createStudioApi(parts),
+    authenticate: options.authenticate ?? (() => LOCAL_ADMIN),
+    dataDir,
+    close() {
+      closing ??= (async () => {
+        await session?.close()
+        await pipelines.close()
+        await database.destroy()
+      })()
+      return closing
+    },
+  })
+}
+
+const LOCAL_ADMIN = Object.freeze({ id: 'local', name: 'local administrator', role: 'admin', via: 'host' } as const)

@@ -1,0 +1,105 @@
+// The run worker over a studio: claims queued runs, compiles each pipeline at its revision, runs it on Spark, and
+// enqueues scheduled runs.
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { type Run, Scheduler, type ScheduleSpec, Worker, type WorkerLogger } from '@sparkle-studio/runs'
+import { SparkRunExecutor } from '@sparkle-studio/spark'
+import type { Logger } from './logger.ts'
+import type { StudioParts } from './parts.ts'
+
+/** Options of {@link createStudioWorker}. */
+export interface StudioWorkerOptions {
+  /**
+   * Runs at once across all pipelines.
+   * @default 2
+   */
+  readonly concurrency?: number | undefined
+  /**
+   * Runs at once of one pipeline (a backfill's partitions share its pipeline).
+   * @default 2
+   */
+  readonly perPipelineConcurrency?: number | undefined
+  /**
+   * A file the worker rewrites on every loop tick with its health (JSON).
+   * @default `<dataDir>/worker-<pid>.health.json`
+   */
+  readonly healthFile?: string | undefined
+  /**
+   * Also enqueue runs for pipelines' cron schedules (one scheduler is active per database).
+   * @default true
+   */
+  readonly schedules?: boolean | undefined
+}
+
+/** The worker-side logger over a studio logger. */
+function workerLogger(log: Logger): WorkerLogger {
+  return { log: (level, message, fields) => log[level](message, fields ? { ...fields } : undefined) }
+}
+
+/** The schedules of the pipelines on the branch: one spec per pipeline whose document has an enabled `schedule`. */
+export async function listStudioSchedules(
+  { pipelines }: Pick<StudioParts, 'pipelines'>,
+  signal?: AbortSignal,
+): Promise<ScheduleSpec[]> {
+  const list = await pipelines.list({ lastCommit: false, ...(signal ? { signal } : {}) })
+  const specs: ScheduleSpec[] = []
+  for (const p of list.pipelines) {
+    const stored = await pipelines.get(p.name, { ...(signal ? { signal } : {}) })
+    const schedule = stored.document.schedule
+    if (!schedule || schedule.enabled === false) continue
+    specs.push({
+      pipeline: p.name,
+      revision: stored.revision,
+      cron: schedule.cron,
+      timezone: schedule.timezone ?? 'UTC',
+      catchUp: schedule.catchUp ?? 'latest',
+    })
+  }
+  return specs
+}
+
+/**
+ * A worker over a studio's queue, running on the studio's Spark submitter. Call `start()` to run it and `stop()` to
+ * drain it. With the embedded database, run it in the studio's process; with PostgreSQL, in as many processes as
+ * you like.
+ *
+ * @example
+ * ```ts
+ * import { createStudio, createStudioWorker } from '@sparkle-studio/server'
+ *
+ * const studio = await createStudio({ dataDir: '.data' })
+ * const worker = await createStudioWorker(studio, { concurrency: 2 })
+ * await worker.start()
+ * ```
+ */
+export async function createStudioWorker(
+  studio: StudioParts & { readonly dataDir: string },
+  options: StudioWorkerOptions = {},
+): Promise<Worker> {
+  const logger = workerLogger(studio.log.child({ component: 'worker' }))
+  const executor = new SparkRunExecutor({
+    submitter: await studio.submitter(),
+    resolvePlan: (run: Run, { signal }) => studio.resolvePlan(run, { signal }),
+  })
+  const workerId = `${hostname()}-${process.pid}`
+  const scheduler =
+    options.schedules === false
+      ? undefined
+      : new Scheduler({
+          queue: studio.queue,
+          owner: workerId,
+          logger,
+          listSchedules: ({ signal }) => listStudioSchedules(studio, signal),
+        })
+  return new Worker({
+    queue: studio.queue,
+    executor,
+    notifications: studio.database,
+    workerId,
+    concurrency: options.concurrency ?? 2,
+    perPipelineConcurrency: options.perPipelineConcurrency ?? 2,
+    logger,
+    healthFile: options.healthFile ?? join(studio.dataDir, `worker-${process.pid}.health.json`),
+    ...(scheduler ? { scheduler } : {}),
+  })
+}
