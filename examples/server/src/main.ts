@@ -54,7 +54,9 @@ export async function startServer(
     res.type('html').send(DOCS_PAGE)
   })
   app.use((req, res) => {
-    res.status(404).json({ success: false, error: { code: 'NOT_FOUND', message: `No route ${req.method} ${req.path}` } })
+    res
+      .status(404)
+      .json({ success: false, error: { code: 'NOT_FOUND', message: `No route ${req.method} ${req.path}` } })
   })
 
   const server = await new Promise<Server>((resolve, reject) => {

@@ -2,11 +2,11 @@
 // repository, PostgreSQL, and a GitHub API stand-in for the pull request.
 import { join } from 'node:path'
 import { ApiConflictError, createStudioClient, type StudioClient } from '@sparkle-studio/client'
+import { sampleOrders } from '@sparkle-studio/server'
 import { createTestDatabase, makeTempDir, type TempDir, type TestDatabase } from '@sparkle-studio/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GitHubStandIn, startGitHubStandIn } from '../../../packages/git/test/github-stand-in.ts'
 import { type RunningServer, startServer } from '../src/main.ts'
-import { sampleOrders } from '@sparkle-studio/server'
 
 /** What the daily-revenue template must write for a day: paid orders summed per customer. */
 function expectedRevenue(day: string) {

@@ -9,9 +9,15 @@ import { handleShutdownSignals } from '@sparkle-studio/runs'
 import { createLogger, createStudio, createStudioWorker, loadServerConfig, studioOptions } from '@sparkle-studio/server'
 
 const config = loadServerConfig(process.env)
-const log = createLogger({ level: config.logLevel, secrets: Object.values(config.secrets), fields: { process: 'worker' } })
+const log = createLogger({
+  level: config.logLevel,
+  secrets: Object.values(config.secrets),
+  fields: { process: 'worker' },
+})
 if (!config.databaseUrl) {
-  log.warn('no DATABASE_URL: this worker uses the embedded database in SPARKLE_DATA_DIR, which only one process may open')
+  log.warn(
+    'no DATABASE_URL: this worker uses the embedded database in SPARKLE_DATA_DIR, which only one process may open',
+  )
 }
 const studio = await createStudio({ ...studioOptions(config), logger: log })
 const worker = await createStudioWorker(studio, {

@@ -149,7 +149,7 @@ function searchParams(query: Readonly<Record<string, unknown>> | undefined): URL
  */
 export function createStudioClient(options: StudioClientOptions): StudioClient {
   const baseUrl = `${options.baseUrl.replace(/\/+$/, '')}${API_BASE_PATH}/`
-  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init))
+  const fetchImpl: typeof globalThis.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const http: KyInstance = ky.create({
     prefix: baseUrl,
     fetch: fetchImpl,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { dialects, openTestStore, type TestStore, type HostAndQueue } from '../test/helpers.ts'
+import { dialects, type HostAndQueue, openTestStore, type TestStore } from '../test/helpers.ts'
 import type { BackfillRequest } from './backfill-plan.ts'
 
 const november: BackfillRequest = { pipeline: 'orders', start: '2026-11-01', end: '2026-11-06', grain: 'day' }

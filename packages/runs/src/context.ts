@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { StudioError, ValidationError, type ValidationIssue } from '@sparkle-studio/core'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
-import { randomUUID } from 'node:crypto'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './backoff.ts'
 import type { StoreSchema } from './schema.ts'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { dialects, openTestStore, type TestStore, type HostAndQueue } from '../test/helpers.ts'
+import { dialects, type HostAndQueue, openTestStore, type TestStore } from '../test/helpers.ts'
 
 describe.each(dialects)('run store on %s', (dialect) => {
   let t: TestStore

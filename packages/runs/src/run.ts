@@ -1,30 +1,13 @@
+import type { RunError, RunStatus } from '@sparkle-studio/core/routes'
 import type { Selectable } from 'kysely'
 import type { RunAttemptsTable, RunEventsTable, RunsTable } from './schema.ts'
 
-/**
- * Where a run is in its life. `retrying` waits for its next attempt after a backoff; `submitting` is claimed by a
- * worker that has not yet recorded a submission; `running` has one. `succeeded`, `failed` and `cancelled` are final.
- */
-export type RunStatus = 'queued' | 'retrying' | 'submitting' | 'running' | 'succeeded' | 'failed' | 'cancelled'
-
-/** Every {@link RunStatus}, in life order. */
-export const RUN_STATUSES: readonly RunStatus[] = Object.freeze([
-  'queued',
-  'retrying',
-  'submitting',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-])
+// The run statuses and the run error are the API's: one definition, in core's zod-free routes module.
+export type { FinalRunStatus, RunError, RunStatus } from '@sparkle-studio/core/routes'
+export { isFinalRunStatus, RUN_STATUSES } from '@sparkle-studio/core/routes'
 
 /** The statuses a run never leaves. */
 export const FINAL_RUN_STATUSES: readonly RunStatus[] = Object.freeze(['succeeded', 'failed', 'cancelled'])
-
-/** True when `status` is final (`succeeded`, `failed` or `cancelled`). */
-export function isFinalRunStatus(status: RunStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled'
-}
 
 /**
  * How one attempt ended. `lost` means the job vanished without a result (its worker died before recording a
@@ -32,18 +15,6 @@ export function isFinalRunStatus(status: RunStatus): boolean {
  * submitted, so it does not count against `maxAttempts`.
  */
 export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost' | 'released'
-
-/** Why a run or an attempt failed. */
-export interface RunError {
-  /** A human-readable sentence. */
-  readonly message: string
-  /** A stable code, e.g. an SDK {@link @sparkle-studio/core!index.ErrorCode | ErrorCode} or `LOST`. */
-  readonly code?: string
-  /** The pipeline node whose step failed, when one did. */
-  readonly nodeId?: string
-  /** Spark's error class, when Spark reported one. */
-  readonly errorClass?: string
-}
 
 /** A run of a pipeline, as stored. */
 export interface Run {

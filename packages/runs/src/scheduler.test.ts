@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { dialects, openTestStore, type TestStore, type HostAndQueue } from '../test/helpers.ts'
+import { dialects, type HostAndQueue, openTestStore, type TestStore } from '../test/helpers.ts'
 import { parseCron } from './cron.ts'
 import type { WorkerLogger } from './logger.ts'
 import { Scheduler, validateSchedule } from './scheduler.ts'

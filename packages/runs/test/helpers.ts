@@ -1,9 +1,9 @@
 // Shared set-up of the run store suites: the same tests run on PostgreSQL (a throwaway database) and on PGlite.
 import { createTestDatabase, type TestDatabase } from '@sparkle-studio/test-utils'
 import { sql } from 'kysely'
+import { bindContext } from '../src/context.ts'
 import { openDatabase, type StoreDatabase } from '../src/database.ts'
 import { migrateToLatest } from '../src/migrations.ts'
-import { bindContext } from '../src/context.ts'
 import { RunQueue } from '../src/run-queue.ts'
 import { RunStore, type RunStoreOptions } from '../src/run-store.ts'
 

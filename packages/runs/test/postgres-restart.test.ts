@@ -7,7 +7,7 @@ import type { RunExecutor } from '../src/executor.ts'
 import type { WorkerLogger } from '../src/logger.ts'
 import { migrateToLatest } from '../src/migrations.ts'
 import { Worker } from '../src/worker.ts'
-import { eventually, sleep, type HostAndQueue, storeAndQueue } from './helpers.ts'
+import { eventually, sleep, storeAndQueue } from './helpers.ts'
 import { type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts'
 
 describe('PostgreSQL restart during work', () => {

@@ -1,9 +1,9 @@
 // The worker with the spark package's SparkRunExecutor on real Spark (LocalSubmitter, local[2]) with the embedded database: a cancel of a running
 // run stops its Spark job, and a failing plan fails its run with Spark's error and the failing node.
 import type { ExecutionPlan } from '@sparkle-studio/core'
+import { findSparkRuntime, LocalSubmitter, SparkRunExecutor } from '@sparkle-studio/spark'
 import { makeTempDir, type TempDir } from '@sparkle-studio/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findSparkRuntime, LocalSubmitter, SparkRunExecutor } from '@sparkle-studio/spark'
 import { openDatabase, type StoreDatabase } from '../src/database.ts'
 import type { RunExecutor } from '../src/executor.ts'
 import { migrateToLatest } from '../src/migrations.ts'

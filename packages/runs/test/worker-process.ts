@@ -8,7 +8,6 @@
 // Either stops gracefully on SIGTERM. Logs are JSON lines on stderr.
 
 import type { ExecutionPlan } from '@sparkle-studio/core'
-import { findSparkRuntime, LocalSubmitter, SparkRunExecutor } from '@sparkle-studio/spark'
 import {
   type ExecutionOutcome,
   handleShutdownSignals,
@@ -17,8 +16,9 @@ import {
   type RunExecutor,
   Worker,
 } from '@sparkle-studio/runs'
+import { findSparkRuntime, LocalSubmitter, SparkRunExecutor } from '@sparkle-studio/spark'
 import { sql } from 'kysely'
-import { type HostAndQueue, storeAndQueue } from './helpers.ts'
+import { storeAndQueue } from './helpers.ts'
 
 interface Config {
   readonly url: string

@@ -14,12 +14,12 @@ export type RouteCallInput<R extends AnyRoute> = (R['params'] extends z.ZodObjec
   (R['headers'] extends z.ZodObject ? { readonly headers: z.output<R['headers']> } : unknown) &
   (R['body'] extends z.ZodType ? { readonly body: z.output<R['body']> } : unknown)
 
-/** The raw parts of a request, before parsing. */
+/** The parts of a request before parsing: strings from HTTP, or the typed values a host passes. */
 export interface RawRouteInput {
-  readonly params: Readonly<Record<string, string>>
-  readonly query: Readonly<Record<string, string | string[]>>
+  readonly params: Readonly<Record<string, unknown>>
+  readonly query: Readonly<Record<string, unknown>>
   /** The headers the route declares, by lower-case name. */
-  readonly headers: Readonly<Record<string, string>>
+  readonly headers: Readonly<Record<string, unknown>>
   readonly body: unknown
 }
 

@@ -20,7 +20,10 @@ export function createSubmitter(config: SubmitterConfig, runtime: SparkRuntime):
   if (master.startsWith('spark://')) return new StandaloneSubmitter({ runtime, baseDir, master, env })
   const m = /^local\[(\d+|\*)\]$/.exec(master)
   if (!m?.[1]) {
-    throw new StudioError('BAD_REQUEST', `the Spark master must be local[N], local[*] or spark://host:port, not "${master}"`)
+    throw new StudioError(
+      'BAD_REQUEST',
+      `the Spark master must be local[N], local[*] or spark://host:port, not "${master}"`,
+    )
   }
   return new LocalSubmitter({ runtime, baseDir, env, threads: m[1] === '*' ? '*' : Number(m[1]) })
 }

@@ -146,7 +146,10 @@ describe('the studio through Express, node:http and fetch', () => {
       headers: { 'content-type': 'application/json' },
       body: '{"name": ',
     })
-    expect(notJson).toMatchObject({ status: 400, error: { code: 'BAD_REQUEST', message: 'The body is not valid JSON' } })
+    expect(notJson).toMatchObject({
+      status: 400,
+      error: { code: 'BAD_REQUEST', message: 'The body is not valid JSON' },
+    })
     const huge = await send('/api/v1/pipelines', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -162,7 +165,9 @@ describe('the studio through Express, node:http and fetch', () => {
     if (!m) throw new Error(`no mount ${name}`)
     const viewer = clientOf(m, 'viewer')
     expect((await viewer.listPipelines()).length).toBeGreaterThanOrEqual(0)
-    const refused = await viewer.createPipeline({ body: { name: 'by-viewer', template: 'daily-revenue' } }).catch((e) => e)
+    const refused = await viewer
+      .createPipeline({ body: { name: 'by-viewer', template: 'daily-revenue' } })
+      .catch((e) => e)
     expect(refused).toBeInstanceOf(ApiError)
     expect(refused).toMatchObject({ status: 403, code: 'FORBIDDEN' })
     expect(String(refused.message)).toContain('createPipeline needs the editor role')

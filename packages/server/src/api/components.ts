@@ -1,9 +1,9 @@
 import { type ComponentType, type ListComponentsFilter, StudioError } from '@sparkle-studio/core'
 import type { StudioParts } from '../parts.ts'
-import type { StudioApi } from './types.ts'
+import type { UseCases } from './types.ts'
 
 type ComponentCases = Pick<
-  StudioApi,
+  UseCases,
   'listComponents' | 'componentCategories' | 'searchComponents' | 'getComponent' | 'validateComponentConfig'
 >
 

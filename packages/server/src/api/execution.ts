@@ -3,10 +3,10 @@ import { isFinalRunStatus } from '@sparkle-studio/runs'
 import type { StudioParts } from '../parts.ts'
 import { backfillDto, runDto } from './dto.ts'
 import { runEvents } from './run-events.ts'
-import type { StudioApi } from './types.ts'
+import type { UseCases } from './types.ts'
 
 type ExecutionCases = Pick<
-  StudioApi,
+  UseCases,
   | 'dryRun'
   | 'run'
   | 'backfill'

@@ -1,10 +1,10 @@
 import { type PipelineDocument, StudioError } from '@sparkle-studio/core'
 import type { StudioParts } from '../parts.ts'
 import { commitDto } from './pipelines.ts'
-import type { StudioApi } from './types.ts'
+import type { UseCases } from './types.ts'
 
 type GitCases = Pick<
-  StudioApi,
+  UseCases,
   'gitStatus' | 'listBranches' | 'createBranch' | 'commit' | 'pull' | 'push' | 'createPullRequest'
 >
 

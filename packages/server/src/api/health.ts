@@ -1,6 +1,6 @@
 import { SDK_VERSION } from '@sparkle-studio/core'
 import type { StudioParts } from '../parts.ts'
-import type { StudioApi } from './types.ts'
+import type { UseCases } from './types.ts'
 
 interface Check {
   ok: boolean
@@ -8,7 +8,7 @@ interface Check {
 }
 
 /** What `GET /health` answers: Spark, git and the database, each checked. */
-export function healthUseCase(parts: StudioParts): Pick<StudioApi, 'health'> {
+export function healthUseCase(parts: StudioParts): Pick<UseCases, 'health'> {
   const check = async <T>(probe: () => Promise<T>, ok: (value: T) => Record<string, string>): Promise<Check> => {
     try {
       return { ok: true, ...ok(await probe()) }
@@ -30,7 +30,11 @@ export function healthUseCase(parts: StudioParts): Pick<StudioApi, 'health'> {
         ),
       ])
       const ok = spark.ok && git.ok && database.ok
-      return { status: ok ? ('ok' as const) : ('degraded' as const), version: SDK_VERSION, checks: { spark, git, database } }
+      return {
+        status: ok ? ('ok' as const) : ('degraded' as const),
+        version: SDK_VERSION,
+        checks: { spark, git, database },
+      }
     },
   }
 }

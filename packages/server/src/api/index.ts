@@ -1,5 +1,6 @@
 import { StudioError } from '@sparkle-studio/core'
-import { api, type RouteName } from '@sparkle-studio/core/contract'
+import { type AnyRoute, api, type RouteName } from '@sparkle-studio/core/contract'
+import { parseRouteInput, type RawRouteInput } from '../input.ts'
 import type { StudioParts } from '../parts.ts'
 import { type Call, hasRole } from '../principal.ts'
 import { componentUseCases } from './components.ts'
@@ -7,7 +8,7 @@ import { executionUseCases } from './execution.ts'
 import { gitUseCases } from './git.ts'
 import { healthUseCase } from './health.ts'
 import { pipelineUseCases } from './pipelines.ts'
-import type { StudioApi } from './types.ts'
+import type { StudioApi, UseCases } from './types.ts'
 
 /**
  * Checks that the caller holds the role the route declares.
@@ -24,9 +25,12 @@ export function assertRole(route: RouteName, call: Pick<Call, 'principal'>): voi
   }
 }
 
-/** Every use case over the studio's parts, each checking the caller's role first. */
+/**
+ * Every use case over the studio's parts, each checking the caller's role first, then parsing its input with the
+ * route's schemas (the HTTP handler hands it the raw request parts, a host typed values).
+ */
 export function createStudioApi(parts: StudioParts): StudioApi {
-  const cases: StudioApi = {
+  const cases: UseCases = {
     ...healthUseCase(parts),
     ...componentUseCases(parts),
     ...pipelineUseCases(parts),
@@ -35,9 +39,16 @@ export function createStudioApi(parts: StudioParts): StudioApi {
   }
   const guarded: Record<string, unknown> = {}
   for (const [name, useCase] of Object.entries(cases) as [RouteName, (input: unknown, call: Call) => unknown][]) {
-    guarded[name] = async (input: unknown, call: Call) => {
+    const route: AnyRoute = api[name]
+    guarded[name] = async (input: Partial<RawRouteInput> | undefined, call: Call) => {
       assertRole(name, call)
-      return useCase(input, call)
+      const parsed = parseRouteInput(route, {
+        params: input?.params ?? {},
+        query: input?.query ?? {},
+        headers: input?.headers ?? {},
+        body: input?.body,
+      })
+      return useCase(parsed, call)
     }
   }
   return Object.freeze(guarded) as StudioApi

@@ -1,10 +1,10 @@
 import { compilePipeline, StudioError, validatePipeline } from '@sparkle-studio/core'
 import type { CommitSummary } from '@sparkle-studio/git'
 import type { StudioParts } from '../parts.ts'
-import type { StudioApi } from './types.ts'
+import type { UseCases } from './types.ts'
 
 type PipelineCases = Pick<
-  StudioApi,
+  UseCases,
   | 'listTemplates'
   | 'listPipelines'
   | 'createPipeline'

@@ -4,7 +4,7 @@ import { errorStatus, isStudioError, StudioError } from '@sparkle-studio/core'
 import type { RouteName } from '@sparkle-studio/core/contract'
 import { formatRunStreamEvent } from '@sparkle-studio/core/routes'
 import type { StreamMessage } from '../api/run-events.ts'
-import { parseRouteInput } from '../input.ts'
+import type { RawRouteInput } from '../input.ts'
 import type { Logger } from '../logger.ts'
 import type { Call } from '../principal.ts'
 import type { Studio } from '../studio.ts'
@@ -68,7 +68,8 @@ async function readJson(request: StudioRequest, limit: number): Promise<unknown>
   if (request.body.kind === 'parsed') {
     // A body a framework parsed (e.g. express.json() in front): only a JSON one counts, so a form post cannot pass.
     const value = request.body.value
-    const empty = value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0)
+    const empty =
+      value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0)
     if (!isJson) {
       if (empty) return undefined
       throw notJson()
@@ -185,12 +186,12 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         const value = request.header(key)
         if (value !== undefined) rawHeaders[key] = value
       }
-      const input = parseRouteInput(route, {
+      const input: RawRouteInput = {
         params: match.params,
         query,
         headers: rawHeaders,
         body: route.body ? await readJson(request, bodyLimit) : undefined,
-      })
+      }
       const call: Call = { principal, signal: request.signal, requestId, log }
       const data = await useCases[name](input, call)
       if (route.stream === 'sse') {

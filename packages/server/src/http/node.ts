@@ -114,7 +114,11 @@ export function studioNodeHandler(
     const url = req.url ?? '/'
     if (!(url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`))) {
       const path = url.split('?')[0] ?? url
-      const { status, json } = errorResponse(new StudioError('NOT_FOUND', `No route ${req.method} ${path}`), '', studio.log)
+      const { status, json } = errorResponse(
+        new StudioError('NOT_FOUND', `No route ${req.method} ${path}`),
+        '',
+        studio.log,
+      )
       void writeNodeResponse(res, { status, json, headers: { 'content-type': 'application/json; charset=utf-8' } })
       return
     }
