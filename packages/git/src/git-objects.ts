@@ -45,7 +45,7 @@ export interface GitSignature {
   readonly name: string
   /** E-mail address. */
   readonly email: string
-  /** ISO 8601 time with the author's UTC offset, e.g. `2026-11-02T09:30:00+01:00`. */
+  /** ISO 8601 time with the author's UTC offset (see {@link isoDate}), e.g. `2026-11-02T09:30:00+01:00`. */
   readonly date: string
 }
 
@@ -69,7 +69,12 @@ export interface CommitObject {
   readonly message: string
 }
 
-function isoWithOffset(seconds: number, tz: string): string {
+/**
+ * A git time (`<seconds>`, `<offset>` as `+hhmm`) in ISO 8601 with the offset, `Z` for UTC, e.g.
+ * `2026-11-02T09:30:00+01:00`. Every date this package reports goes through it (git's own `%aI` spells UTC `Z` or
+ * `+00:00` depending on its version), so a commit's date is the same string in a list, a history and a write's result.
+ */
+export function isoDate(seconds: number, tz: string): string {
   const m = /^([+-])(\d\d)(\d\d)$/.exec(tz)
   const sign = m?.[1] === '-' ? -1 : 1
   const offsetMinutes = m ? sign * (Number(m[2]) * 60 + Number(m[3])) : 0
@@ -79,12 +84,18 @@ function isoWithOffset(seconds: number, tz: string): string {
   return `${local}${sign < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
 }
 
+/** The ISO 8601 form of git's raw time `<seconds> <offset>` (as `--date=raw` and commit objects write it). */
+export function isoFromRaw(raw: string): string {
+  const [seconds = '0', tz = '+0000'] = raw.trim().split(' ')
+  return isoDate(Number(seconds), tz)
+}
+
 function parseSignature(value: string): { signature: GitSignature; seconds: number; raw: string } {
   const m = /^(.*?) ?<([^>]*)> (\d+) ([+-]\d{4})$/.exec(value)
   if (!m) return { signature: { name: value, email: '', date: new Date(0).toISOString() }, seconds: 0, raw: '0 +0000' }
   const seconds = Number(m[3])
   return {
-    signature: { name: m[1] ?? '', email: m[2] ?? '', date: isoWithOffset(seconds, m[4] ?? '+0000') },
+    signature: { name: m[1] ?? '', email: m[2] ?? '', date: isoDate(seconds, m[4] ?? '+0000') },
     seconds,
     raw: `${seconds} ${m[4] ?? '+0000'}`,
   }
@@ -120,10 +131,4 @@ export function parseCommit(oid: string, data: Buffer): CommitObject {
     committedAt: committer.seconds,
     message,
   }
-}
-
-/** The first line of a commit message. */
-export function subjectOf(message: string): string {
-  const end = message.indexOf('\n')
-  return end < 0 ? message : message.slice(0, end)
 }

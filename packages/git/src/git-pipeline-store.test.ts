@@ -131,18 +131,18 @@ describe('GitPipelineStore (real git, bare repository)', () => {
     expect(alpha).toMatchObject({ tags: ['daily'], description: 'The alpha pipeline', schemaVersion: 1 })
     expect(alpha?.lastCommit).toMatchObject({
       author: { name: 'Grace', email: 'grace@example.com' },
-      message: 'Retag alpha',
-      sha: list.revision,
+      message: 'Retag alpha\n\nbecause sales moved out',
+      commit: list.revision,
     })
     expect(alpha?.lastCommit?.date).toMatch(/^2026-11-02T09:30:\d\dZ$/)
     expect(beta).toMatchObject({
       description: 'Beta one',
       blob: b.blob,
-      lastCommit: { sha: b.commit, message: 'Create beta' },
+      lastCommit: { commit: b.commit, message: 'Create beta' },
     })
     expect(await store.list({ ref: b.commit })).toMatchObject({
       revision: b.commit,
-      pipelines: [{ name: 'alpha', lastCommit: { sha: a.commit } }, { name: 'beta' }],
+      pipelines: [{ name: 'alpha', lastCommit: { commit: a.commit } }, { name: 'beta' }],
     })
     expect((await store.list({ lastCommit: false })).pipelines[0]?.lastCommit).toBeUndefined()
   })
@@ -470,7 +470,7 @@ describe('GitPipelineStore.open', () => {
       expect(v1.commit).toMatch(/^[0-9a-f]{64}$/)
       const v2 = await store.save('orders', pipelineDoc('orders', { description: 'v2' }), { expected: v1.blob })
       expect((await store.get('orders')).blob).toBe(v2.blob)
-      expect((await store.list()).pipelines[0]?.lastCommit?.sha).toBe(v2.commit)
+      expect((await store.list()).pipelines[0]?.lastCommit?.commit).toBe(v2.commit)
       expect((await store.history('orders')).map((h) => h.commit)).toEqual([v2.commit, v1.commit])
       expect((await store.diff('orders', v1.commit, v2.commit)).fields[0]?.path).toBe('/description')
       await store.close()

@@ -1,30 +1,25 @@
-import { StudioError, ValidationError } from '@sparkle-studio/core'
-import { type CommitObject, isBlobEntry, isTreeEntry, type TreeEntry } from './git-objects.ts'
-import { HISTORY_FORMAT, type PipelineHistoryEntry, parseHistory } from './history.ts'
+import { StudioError } from '@sparkle-studio/core'
+import { assertExpected } from './expected.ts'
+import type { CommitObject } from './git-objects.ts'
+import { historyPaging, type PipelineHistoryEntry, readHistory } from './history.ts'
 import { assertIdentity, DEFAULT_COMMITTER, type GitIdentity } from './identity.ts'
-import { type CommitSummary, LastChanges } from './last-changes.ts'
-import { LruMap } from './lru.ts'
-import { type MigrateAllOptions, type MigrateAllResult, migrateAll } from './migrate-all.ts'
+import { PipelineLister } from './list-pipelines.ts'
+import { migrateAll } from './migrate-all.ts'
+import type { MigrateAllOptions, MigrateAllResult } from './migrate-types.ts'
 import {
   assertBranchName,
   assertPipelineName,
   assertRemoteName,
-  isObjectId,
-  PIPELINE_FILE,
-  PIPELINES_DIR,
   pipelinePath,
   revisionName,
   showInput,
 } from './names.ts'
-import { diffPipelineDocuments, type PipelineChanges } from './pipeline-diff.ts'
-import {
-  checkPipelineShape,
-  type PipelineDocumentLike,
-  parsePipelineText,
-  type ValidatePipeline,
-} from './pipeline-document.ts'
-import { GitRepository, type IndexChange } from './repository.ts'
-import { jsonIssues, stringifyPipeline } from './stable-json.ts'
+import { diffPipelineDocuments } from './pipeline-diff.ts'
+import type { PipelineDocumentLike, ValidatePipeline } from './pipeline-document.ts'
+import type { PipelineEdit } from './pipeline-edits.ts'
+import { locatePipeline, readPipelineDocument } from './pipeline-tree.ts'
+import { prepareDocument } from './prepare-document.ts'
+import { GitRepository } from './repository.ts'
 import {
   type BranchInfo,
   type BranchStatus,
@@ -39,191 +34,34 @@ import {
   pull,
   push,
 } from './sync.ts'
-import { validationFailure } from './validation-failure.ts'
+import type {
+  ExportResult,
+  GitPipelineStoreOptions,
+  HistoryOptions,
+  ListOptions,
+  PipelineDiff,
+  PipelineList,
+  ReadOptions,
+  StoredPipeline,
+} from './types.ts'
+import { commitMessage, type WriteOutcome, writeChanges } from './write-changes.ts'
+import type { CommitResult, PipelineChange, WriteOptions, WriteResult } from './write-types.ts'
 
-/** Options of {@link GitPipelineStore.open}. */
-export interface GitPipelineStoreOptions<T> {
-  /** Path of the bare repository (see {@link initRepository} and {@link cloneRepository}). */
-  readonly repo: string
-  /** The branch reads and saves use when none is given. @default the branch the repository's HEAD names */
-  readonly branch?: string | undefined
-  /**
-   * Validates documents before they are saved, typically core's registry validator. Without it the store checks only
-   * the document's shape ({@link checkPipelineShape}), and cannot know which config fields are secret.
-   */
-  readonly validate?: ValidatePipeline<T> | undefined
-  /** Recorded as committer of every commit. @default {@link DEFAULT_COMMITTER} */
-  readonly committer?: GitIdentity | undefined
-  /** Recorded as author when a write names none. @default the committer */
-  readonly author?: GitIdentity | undefined
-  /** The clock for commit times. @default () => new Date() */
-  readonly now?: (() => Date) | undefined
-  /** The remote that `pull`, `push` and `status` talk to. @default 'origin' */
-  readonly remote?: string | undefined
-  /** Largest serialized document accepted. @default 1048576 (1 MiB) */
-  readonly maxDocumentBytes?: number | undefined
-  /** Cancels opening. */
-  readonly signal?: AbortSignal | undefined
-}
-
-/** Where to read: a branch name, a full ref name (`refs/tags/v1`) or a full commit id. */
-export interface ReadOptions {
-  /** @default the store's branch */
-  readonly ref?: string | undefined
-  /** Cancels the read. */
-  readonly signal?: AbortSignal | undefined
-}
-
-/** Options of {@link GitPipelineStore.list}. */
-export interface ListOptions extends ReadOptions {
-  /** Find the commit that last changed each pipeline. @default true */
-  readonly lastCommit?: boolean | undefined
-}
-
-/** One pipeline in a list. */
-export interface PipelineSummary {
-  /** The pipeline's name (its folder). */
-  readonly name: string
-  /** Its description, when it has one. */
-  readonly description?: string
-  /** Its tags. */
-  readonly tags: readonly string[]
-  /** Its document's format version, when present. */
-  readonly schemaVersion?: number
-  /** The `pipeline.json` blob: pass it as `expected` to save without losing anyone's update. */
-  readonly blob: string
-  /** The commit that last changed the pipeline (absent with `lastCommit: false`). */
-  readonly lastCommit?: CommitSummary
-}
-
-/** A file in the pipelines folder that could not be listed, reported instead of failing the whole list. */
-export interface PipelineProblem {
-  /** The folder or file name under `pipelines/`. */
-  readonly name: string
-  /** The repository path concerned. */
-  readonly path: string
-  /**
-   * `invalid_json` (not JSON), `invalid_document` (JSON but not an object), `missing_document` (a folder without
-   * `pipeline.json`), `invalid_name` (a folder name that is not a valid pipeline name), `name_mismatch` (the
-   * document's `name` differs from its folder), `not_a_pipeline` (a file directly under `pipelines/`).
-   */
-  readonly code: string
-  /** A sentence naming the file and the fix. */
+/** Where and how a write commits, from its options. */
+interface WriteContext {
+  readonly ref: string
+  readonly author: GitIdentity
   readonly message: string
+  readonly expected: string | null | undefined
+  readonly allowCreate: boolean
 }
-
-/** The pipelines at one revision. */
-export interface PipelineList {
-  /** The commit listed; `null` for a branch with no commits yet. */
-  readonly revision: string | null
-  /** Valid pipelines, sorted by name. */
-  readonly pipelines: readonly PipelineSummary[]
-  /** Everything under `pipelines/` that is not a readable pipeline. */
-  readonly problems: readonly PipelineProblem[]
-}
-
-/** A pipeline document as read from one revision. */
-export interface StoredPipeline<T> {
-  /** The pipeline's name. */
-  readonly name: string
-  /** The document, parsed from JSON (not validated: validate it if it may come from other tools). */
-  readonly document: T
-  /** The commit it was read at (the branch head for a branch). */
-  readonly revision: string
-  /** Its `pipeline.json` blob: pass it as `expected` when saving it back. */
-  readonly blob: string
-  /** Its path in the repository. */
-  readonly path: string
-}
-
-/** Options shared by writes. */
-export interface WriteOptions {
-  /** The commit message. Each write has a default such as `Save pipeline orders`. */
-  readonly message?: string | undefined
-  /** Who wrote the change. @default the store's author */
-  readonly author?: GitIdentity | undefined
-  /** The branch to commit to (it must exist, except the store's own branch in an empty repository). */
-  readonly branch?: string | undefined
-  /**
-   * What the caller last read, to refuse a lost update: the `blob` from `get`/`list` (a conflict only when this
-   * pipeline changed), a commit id (a conflict when the pipeline changed since that commit), or `null` for "must not
-   * exist yet". Leave it out only to overwrite unconditionally.
-   */
-  readonly expected?: string | null | undefined
-  /** Cancels the write (before it commits). */
-  readonly signal?: AbortSignal | undefined
-}
-
-/** What a write did. */
-export interface WriteResult {
-  /** The pipeline's name (the new name for a rename). */
-  readonly name: string
-  /** The branch head after the write: the new commit, or the unchanged head when nothing changed. */
-  readonly commit: string
-  /** The pipeline's `pipeline.json` blob after the write (`null` after a delete). */
-  readonly blob: string | null
-  /** False when the document was already exactly this (no commit was made). */
-  readonly changed: boolean
-}
-
-/** One change of {@link GitPipelineStore.commit}: a document to save, or `null` to delete the pipeline. */
-export interface PipelineChange {
-  readonly name: string
-  readonly document: unknown
-  /** The blob or commit the caller read, `null` for "must not exist yet"; absent for no check. */
-  readonly expected?: string | null | undefined
-}
-
-/** The result of {@link GitPipelineStore.commit}. */
-export interface CommitResult {
-  /** The new commit, or the unchanged head when nothing changed. */
-  readonly commit: string
-  readonly changed: boolean
-  /** The blob of each saved pipeline (null for deletions). */
-  readonly blobs: Readonly<Record<string, string | null>>
-}
-
-/** Options of {@link GitPipelineStore.history}. */
-export interface HistoryOptions extends ReadOptions {
-  /** At most this many entries. @default 50 */
-  readonly limit?: number | undefined
-  /** Skip this many newest entries (for paging). @default 0 */
-  readonly skip?: number | undefined
-}
-
-/** The structured difference of one pipeline between two revisions. */
-export interface PipelineDiff extends PipelineChanges {
-  /** The pipeline compared. */
-  readonly name: string
-  /** The older side: its commit, and the blob (`null` when the pipeline did not exist there). */
-  readonly from: { readonly revision: string; readonly blob: string | null }
-  /** The newer side. */
-  readonly to: { readonly revision: string; readonly blob: string | null }
-}
-
-interface Located {
-  readonly folder: TreeEntry
-  readonly file: TreeEntry | null
-}
-
-type Summary =
-  | {
-      readonly ok: true
-      readonly description?: string
-      readonly tags: readonly string[]
-      readonly version?: number
-      /** Listed, but also reported (the document's name differs from its folder). */
-      readonly warning?: { readonly code: string; readonly message: string }
-    }
-  | { readonly ok: false; readonly code: string; readonly message: string }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * Pipelines stored in a git repository, one folder each (`pipelines/<name>/pipeline.json`), where every save is a commit.
  * Writes never touch an index or work tree and never lose an update: a save names what it last read (`expected`) and
  * gets a `CONFLICT` when that pipeline changed meanwhile, while saves of different pipelines all land, also from
- * several processes. Reads go through one long-lived `git cat-file --batch` process.
+ * several processes. Every write answers the summary of the commit it made (id, author, date, message). Reads go
+ * through one long-lived `git cat-file --batch` process.
  *
  * @typeParam T The document type `get` returns (core's `PipelineDocument` once the host wires core's validator).
  * @example
@@ -236,7 +74,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * const saved = await store.save('orders', doc, { expected: null, message: 'Create orders' })
  * const { document, blob } = await store.get('orders')
  * await store.save('orders', { ...document, description: 'Daily orders' }, { expected: blob })
- * console.log((await store.history('orders')).map((h) => h.message), saved.commit)
+ * console.log(saved.commit, saved.date, (await store.history('orders')).map((h) => h.message))
  * await store.close()
  * ```
  */
@@ -247,8 +85,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   readonly #author: GitIdentity
   readonly #remote: string
   readonly #maxBytes: number
-  readonly #lastChanges: LastChanges
-  readonly #summaries = new LruMap<string, Summary>(16384)
+  readonly #lister: PipelineLister
 
   private constructor(repo: GitRepository, branchRef: string, options: GitPipelineStoreOptions<T>) {
     this.#repo = repo
@@ -257,7 +94,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     this.#author = options.author ?? options.committer ?? DEFAULT_COMMITTER
     this.#remote = options.remote ?? 'origin'
     this.#maxBytes = options.maxDocumentBytes ?? 1024 * 1024
-    this.#lastChanges = new LastChanges(repo)
+    this.#lister = new PipelineLister(repo)
   }
 
   /**
@@ -278,6 +115,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     const repo = await GitRepository.open(options.repo, {
       committer,
       now: options.now ?? (() => new Date()),
+      onGitProcess: options.onGitProcess,
       signal: options.signal,
     })
     const branchRef = options.branch === undefined ? repo.headRef : `refs/heads/${options.branch}`
@@ -317,28 +155,6 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     return this.#repo.readCommit(oid, signal)
   }
 
-  async #locate(commit: CommitObject | null, name: string, signal?: AbortSignal): Promise<Located | null> {
-    if (!commit) return null
-    const folder = await this.#repo.entryAt(commit.tree, [PIPELINES_DIR, name], signal)
-    if (!folder || !isTreeEntry(folder)) return null
-    const entries = await this.#repo.readTree(folder.oid, signal)
-    return { folder, file: entries.find((e) => e.name === PIPELINE_FILE) ?? null }
-  }
-
-  async #blobAt(commit: CommitObject | null, name: string, signal?: AbortSignal): Promise<string | null> {
-    const found = await this.#locate(commit, name, signal)
-    return found?.file ? found.file.oid : null
-  }
-
-  async #readDocument(file: TreeEntry, path: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const data = isBlobEntry(file) ? await this.#repo.readBlob(file.oid, signal) : null
-    if (!data)
-      throw new ValidationError(`${path} is not a file: replace it with the pipeline's JSON document`, [
-        { path: '', code: 'invalid_document', message: `${path} is not a regular file` },
-      ])
-    return parsePipelineText(data.toString('utf8'), path)
-  }
-
   /**
    * Lists the pipelines at a revision with their description, tags, blob and the commit that last changed them. A file
    * that is not a readable pipeline does not fail the list: it is reported in `problems`.
@@ -349,106 +165,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     const { signal } = options
     const commit = await this.#commitAt(options.ref, signal)
     if (!commit) return { revision: null, pipelines: [], problems: [] }
-    const dir = await this.#repo.entryAt(commit.tree, [PIPELINES_DIR], signal)
-    if (!dir || !isTreeEntry(dir)) return { revision: commit.oid, pipelines: [], problems: [] }
-    const entries = await this.#repo.readTree(dir.oid, signal)
-    const problems: PipelineProblem[] = []
-    const found = await Promise.all(
-      entries.map(async (entry) => {
-        const path = `${PIPELINES_DIR}/${entry.name}`
-        if (!isTreeEntry(entry)) {
-          problems.push({
-            name: entry.name,
-            path,
-            code: 'not_a_pipeline',
-            message: `${path} is not a pipeline folder: pipelines live in ${PIPELINES_DIR}/<name>/${PIPELINE_FILE}`,
-          })
-          return undefined
-        }
-        try {
-          assertPipelineName(entry.name)
-        } catch (e) {
-          problems.push({ name: entry.name, path, code: 'invalid_name', message: (e as Error).message })
-          return undefined
-        }
-        const file = (await this.#repo.readTree(entry.oid, signal)).find((e) => e.name === PIPELINE_FILE)
-        const filePath = `${path}/${PIPELINE_FILE}`
-        if (!file || !isBlobEntry(file)) {
-          problems.push({
-            name: entry.name,
-            path: filePath,
-            code: 'missing_document',
-            message: `${filePath} is missing: add the pipeline's document or remove the folder`,
-          })
-          return undefined
-        }
-        const summary = await this.#summary(file.oid, filePath, entry.name, signal)
-        if (!summary.ok) {
-          problems.push({ name: entry.name, path: filePath, code: summary.code, message: summary.message })
-          return undefined
-        }
-        if (summary.warning) problems.push({ name: entry.name, path: filePath, ...summary.warning })
-        return { name: entry.name, folder: entry.oid, blob: file.oid, summary }
-      }),
-    )
-    // Git orders folders as if their names ended in "/", so "a-b" comes before "a": sort by name for callers.
-    const listed = found.filter((f) => f !== undefined).sort((x, y) => (x.name < y.name ? -1 : 1))
-    const last =
-      options.lastCommit === false
-        ? undefined
-        : await this.#lastChanges.at(
-            commit.oid,
-            new Map(listed.map((f) => [f.name, { folder: f.folder, blob: f.blob }])),
-            signal,
-          )
-    const pipelines = listed.map(({ name, blob, summary: s }): PipelineSummary => {
-      const lastCommit = last?.get(name)
-      return {
-        name,
-        ...(s.description === undefined ? {} : { description: s.description }),
-        tags: s.tags,
-        ...(s.version === undefined ? {} : { schemaVersion: s.version }),
-        blob,
-        ...(lastCommit ? { lastCommit } : {}),
-      }
-    })
-    problems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    return { revision: commit.oid, pipelines, problems }
-  }
-
-  /** The list fields of one blob, cached by blob id (blobs never change). */
-  async #summary(blob: string, path: string, name: string, signal?: AbortSignal): Promise<Summary> {
-    const key = `${blob}:${name}`
-    const cached = this.#summaries.get(key)
-    if (cached) return cached
-    const data = await this.#repo.readBlob(blob, signal)
-    let summary: Summary
-    try {
-      const doc = parsePipelineText(data?.toString('utf8') ?? '', path)
-      const tags = Array.isArray(doc['tags']) ? doc['tags'].filter((t): t is string => typeof t === 'string') : []
-      const description = typeof doc['description'] === 'string' ? doc['description'] : undefined
-      const version = typeof doc['schemaVersion'] === 'number' ? doc['schemaVersion'] : undefined
-      const mismatch = doc['name'] !== undefined && doc['name'] !== name
-      summary = {
-        ok: true,
-        tags,
-        ...(description === undefined ? {} : { description }),
-        ...(version === undefined ? {} : { version }),
-        ...(mismatch
-          ? {
-              warning: {
-                code: 'name_mismatch',
-                message: `${path} has name ${showInput(doc['name'])}, not "${name}": set "name" to the folder's name`,
-              },
-            }
-          : {}),
-      }
-    } catch (e) {
-      const issue = (e as ValidationError).issues?.[0]
-      summary = { ok: false, code: issue?.code ?? 'invalid_json', message: (e as Error).message }
-    }
-    this.#summaries.set(key, summary)
-    return summary
+    return this.#lister.list(commit, { lastCommit: options.lastCommit !== false, signal })
   }
 
   /**
@@ -462,7 +179,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     assertPipelineName(name)
     const { signal } = options
     const commit = await this.#commitAt(options.ref, signal)
-    const found = await this.#locate(commit, name, signal)
+    const found = await locatePipeline(this.#repo, commit, name, signal)
     if (!commit || !found?.file)
       throw new StudioError(
         'NOT_FOUND',
@@ -470,7 +187,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
         { name, revision: commit?.oid ?? null },
       )
     const path = pipelinePath(name)
-    const document = await this.#readDocument(found.file, path, signal)
+    const document = await readPipelineDocument(this.#repo, found.file, path, signal)
     return { name, document: document as T, revision: commit.oid, blob: found.file.oid, path }
   }
 
@@ -482,32 +199,10 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    */
   async history(name: string, options: HistoryOptions = {}): Promise<PipelineHistoryEntry[]> {
     assertPipelineName(name)
-    const limit = options.limit ?? 50
-    const skip = options.skip ?? 0
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000 || !Number.isInteger(skip) || skip < 0)
-      throw new StudioError('BAD_REQUEST', 'history paging needs an integer limit of 1..10000 and skip >= 0', {
-        limit,
-        skip,
-      })
+    const paging = historyPaging(options)
     const commit = await this.#commitAt(options.ref, options.signal)
     if (!commit) return []
-    const out = await this.#repo.git(
-      [
-        'log',
-        '--follow',
-        '--no-abbrev',
-        '--raw',
-        '-z',
-        `--format=${HISTORY_FORMAT}`,
-        `--max-count=${limit}`,
-        `--skip=${skip}`,
-        commit.oid,
-        '--',
-        pipelinePath(name),
-      ],
-      { signal: options.signal },
-    )
-    return parseHistory(out.stdout, name, this.#repo.zeroId)
+    return readHistory(this.#repo, commit.oid, name, paging, options.signal)
   }
 
   /**
@@ -524,8 +219,10 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
       [from, to].map(async (ref) => {
         const commit = await this.#commitAt(ref, signal)
         if (!commit) throw new StudioError('NOT_FOUND', `branch ${showInput(ref)} has no commits yet`, { ref })
-        const found = await this.#locate(commit, name, signal)
-        const document = found?.file ? await this.#readDocument(found.file, pipelinePath(name), signal) : null
+        const found = await locatePipeline(this.#repo, commit, name, signal)
+        const document = found?.file
+          ? await readPipelineDocument(this.#repo, found.file, pipelinePath(name), signal)
+          : null
         return { revision: commit.oid, blob: found?.file?.oid ?? null, document }
       }),
     )
@@ -548,105 +245,34 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     return `refs/heads/${branch}`
   }
 
-  #writeContext(options: WriteOptions, fallbackMessage: string) {
-    const expected: unknown = options.expected
-    if (expected !== undefined && expected !== null && !isObjectId(expected))
-      throw new StudioError(
-        'BAD_REQUEST',
-        `expected must be a blob or commit id (as returned by get or list), or null for a new pipeline; got ${showInput(expected)}`,
-        { expected: typeof expected === 'string' ? expected.slice(0, 100) : typeof expected },
-      )
+  /** Checks what every write is given and answers where and how it commits. */
+  #writeContext(options: WriteOptions, fallbackMessage: string): WriteContext {
+    assertExpected(options.expected)
     const author = options.author ?? this.#author
     assertIdentity(author, 'author')
-    const message = options.message?.trim() || fallbackMessage
-    if (message.includes('\0')) throw new StudioError('BAD_REQUEST', 'a commit message cannot contain NUL characters')
+    const message = commitMessage(options.message, fallbackMessage)
     const ref = this.#branchFor(options.branch)
-    return { ref, author, message, expected, allowCreate: ref === this.#branchRef }
+    return { ref, author, message, expected: options.expected, allowCreate: ref === this.#branchRef }
   }
 
-  /** Throws `CONFLICT` when what the caller last read (`expected`) is no longer what the branch holds. */
-  async #checkExpected(
-    name: string,
-    expected: string | null | undefined,
-    head: CommitObject | null,
-    current: string | null,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    if (expected === undefined || expected === current) return
-    if (expected !== null && current !== null && (await this.#repo.objectType(expected, signal)) === 'commit') {
-      const then = await this.#blobAt(await this.#repo.readCommit(expected, signal), name, signal)
-      if (then === current) return
-    }
-    const details = { name, currentRevision: head?.oid ?? null, currentBlob: current }
-    if (expected === null)
-      throw new StudioError(
-        'CONFLICT',
-        `pipeline "${name}" already exists (revision ${short(head?.oid)}): open it, or choose another name`,
-        details,
-      )
-    if (current === null)
-      throw new StudioError(
-        'CONFLICT',
-        `pipeline "${name}" was deleted or renamed since you loaded it (now at revision ${short(head?.oid)}): save it as a new pipeline (expected: null) if you want to keep it`,
-        details,
-      )
-    throw new StudioError(
-      'CONFLICT',
-      `pipeline "${name}" was changed by someone else since you loaded it (now at revision ${short(head?.oid)}): reload it, reapply your change and save again`,
-      details,
-    )
+  /** Makes one write through the one write primitive. */
+  #write(ctx: WriteContext, edits: readonly PipelineEdit[], signal: AbortSignal | undefined): Promise<WriteOutcome> {
+    const { ref, author, message, allowCreate } = ctx
+    return writeChanges(this.#repo, { ref, edits, message, author, allowCreate, signal })
   }
 
   /** Checks and serializes a document; throws before anything is written. */
-  async #prepare(name: string, document: unknown): Promise<string> {
-    const subject = `pipeline "${name}"`
-    if (!isObject(document))
-      throw validationFailure(subject, [
-        { path: '', code: 'invalid_type', message: 'a pipeline document is an object' },
-      ])
-    const named = document['name'] === undefined ? { ...document, name } : document
-    const checkName = (doc: Record<string, unknown>) => {
-      if (doc['name'] !== name)
-        throw validationFailure(subject, [
-          {
-            path: '/name',
-            code: 'name_mismatch',
-            message: `the document's name ${showInput(doc['name'])} differs from the pipeline name "${name}" (use rename to change a name)`,
-          },
-        ])
-    }
-    checkName(named)
-    const notJson = jsonIssues(named)
-    if (notJson.length > 0) throw validationFailure(subject, notJson)
-    let result: unknown = named
-    if (this.#validate) {
-      const answer = await this.#validate(named)
-      if (!answer.ok) throw validationFailure(subject, answer.issues)
-      result = answer.document
-      if (!isObject(result)) throw new StudioError('INTERNAL', 'the validate option returned a non-object document')
-      checkName(result)
-      const changed = jsonIssues(result)
-      if (changed.length > 0) throw validationFailure(subject, changed)
-    } else {
-      const issues = checkPipelineShape(named)
-      if (issues.length > 0) throw validationFailure(subject, issues)
-    }
-    const text = stringifyPipeline(result)
-    const bytes = Buffer.byteLength(text)
-    if (bytes > this.#maxBytes)
-      throw new StudioError(
-        'PAYLOAD_TOO_LARGE',
-        `${subject} is ${bytes} bytes, over the ${this.#maxBytes}-byte limit: split it into smaller pipelines or raise maxDocumentBytes`,
-        { name, bytes, limit: this.#maxBytes },
-      )
-    return text
+  #prepare(name: string, document: unknown): Promise<string> {
+    return prepareDocument(name, document, { validate: this.#validate, maxBytes: this.#maxBytes })
   }
 
   /**
-   * Saves a pipeline as one commit on its branch. The document is validated first (a {@link ValidationError}, or
-   * `SECRET_IN_PLAINTEXT` for a plaintext secret; nothing is written). Its `name` must equal the pipeline's name; when
-   * absent it is set. Saving exactly the stored document makes no commit (`changed: false`).
+   * Saves a pipeline as one commit on its branch. The document is validated first (a
+   * {@link @sparkle-studio/core!index.ValidationError | ValidationError}, or `SECRET_IN_PLAINTEXT` for a plaintext
+   * secret; nothing is written). Its `name` must equal the pipeline's name; when absent it is set. Saving exactly the
+   * stored document makes no commit (`changed: false`).
    *
+   * @returns The summary of the new commit (or of the unchanged head), the pipeline's new blob and whether it changed.
    * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `CONFLICT` with details `{ name, currentRevision,
    * currentBlob }` when `expected` is stale; `BAD_REQUEST`, `VALIDATION_FAILED`, `SECRET_IN_PLAINTEXT`,
    * `PAYLOAD_TOO_LARGE`, `NOT_FOUND` (unknown branch).
@@ -655,28 +281,8 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     assertPipelineName(name)
     const ctx = this.#writeContext(options, `Save pipeline ${name}`)
     const text = await this.#prepare(name, document)
-    const { signal } = options
-    // The blob id is computed here and the blob written only once the save is known to commit (so a conflict or a
-    // no-op leaves no object behind), in parallel with building the tree and commit; the branch waits for it.
-    const blob = this.#repo.blobId(text)
-    let writing: Promise<void> | undefined
-    const outcome = await this.#repo.lock(() =>
-      this.#repo.commit(ctx.ref, {
-        allowCreate: ctx.allowCreate,
-        signal,
-        plan: async (head) => {
-          const current = await this.#blobAt(head, name, signal)
-          await this.#checkExpected(name, ctx.expected, head, current, signal)
-          if (current === blob) return { noop: undefined }
-          writing ??= this.#repo.writeBlob(text, signal).then((id) => {
-            if (id !== blob) throw new StudioError('INTERNAL', `git stored the document as ${id}, expected ${blob}`)
-          })
-          const changes = [{ path: pipelinePath(name), oid: blob }]
-          return { changes, message: ctx.message, author: ctx.author, result: undefined, ready: writing }
-        },
-      }),
-    )
-    return { name, commit: outcome.commit ?? '', blob, changed: outcome.changed }
+    const outcome = await this.#write(ctx, [{ kind: 'put', name, text, expected: ctx.expected }], options.signal)
+    return writeResult(name, outcome)
   }
 
   /**
@@ -684,6 +290,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    * pipeline. Every document is validated and every `expected` checked before anything is written; one problem and
    * nothing is committed. Changes that leave a pipeline as it is are skipped; when nothing changes, no commit is made.
    *
+   * @returns The summary of the new commit (or of the unchanged head) and each pipeline's new blob.
    * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST` (no changes, a name twice),
    * `VALIDATION_FAILED`, `SECRET_IN_PLAINTEXT`, `NOT_FOUND` (deleting a missing pipeline), `CONFLICT` (a stale `expected`).
    */
@@ -698,103 +305,38 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
       if (names.has(c.name))
         throw new StudioError('BAD_REQUEST', `pipeline "${c.name}" appears twice in one commit`, { name: c.name })
       names.add(c.name)
+      assertExpected(c.expected)
     }
     const ctx = this.#writeContext(options, `Save ${changes.length} pipelines`)
-    const prepared = await Promise.all(
-      changes.map(async (c) => {
-        if (c.document === null) return { change: c, text: null, blob: null }
-        const text = await this.#prepare(c.name, c.document)
-        return { change: c, text, blob: this.#repo.blobId(text) }
+    const edits = await Promise.all(
+      changes.map(async ({ name, document, expected }): Promise<PipelineEdit> => {
+        if (document === null) return { kind: 'delete', name, expected }
+        return { kind: 'put', name, text: await this.#prepare(name, document), expected }
       }),
     )
-    const { signal } = options
-    let writing: Promise<void> | undefined
-    const outcome = await this.#repo.lock(() =>
-      this.#repo.commit(ctx.ref, {
-        allowCreate: ctx.allowCreate,
-        signal,
-        plan: async (head) => {
-          const indexChanges: IndexChange[] = []
-          const toWrite: { text: string; blob: string }[] = []
-          for (const { change, text, blob } of prepared) {
-            if (text === null || blob === null) {
-              const found = await this.#locate(head, change.name, signal)
-              if (!found)
-                throw new StudioError('NOT_FOUND', `pipeline "${change.name}" not found on ${refLabel(ctx.ref)}`, {
-                  name: change.name,
-                })
-              await this.#checkExpected(change.name, change.expected, head, found.file?.oid ?? null, signal)
-              const files = await this.#files(found.folder.oid, `${PIPELINES_DIR}/${change.name}`, signal)
-              indexChanges.push(...files.map(({ path }) => ({ path, oid: null })))
-              continue
-            }
-            const current = await this.#blobAt(head, change.name, signal)
-            await this.#checkExpected(change.name, change.expected, head, current, signal)
-            if (current === blob) continue
-            indexChanges.push({ path: pipelinePath(change.name), oid: blob })
-            toWrite.push({ text, blob })
-          }
-          if (indexChanges.length === 0) return { noop: undefined }
-          writing ??= Promise.all(
-            toWrite.map(({ text, blob }) =>
-              this.#repo.writeBlob(text, signal).then((id) => {
-                if (id !== blob) throw new StudioError('INTERNAL', `git stored a document as ${id}, expected ${blob}`)
-              }),
-            ),
-          ).then(() => undefined)
-          return { changes: indexChanges, message: ctx.message, author: ctx.author, result: undefined, ready: writing }
-        },
-      }),
-    )
-    return {
-      commit: outcome.commit ?? '',
-      changed: outcome.changed,
-      blobs: Object.fromEntries(prepared.map((p) => [p.change.name, p.blob])),
-    }
-  }
-
-  /** Every file under a folder, as index paths to add (or, with `remove`, to delete). */
-  async #files(folder: string, prefix: string, signal?: AbortSignal): Promise<{ path: string; entry: TreeEntry }[]> {
-    const out: { path: string; entry: TreeEntry }[] = []
-    for (const entry of await this.#repo.readTree(folder, signal)) {
-      const path = `${prefix}/${entry.name}`
-      if (isTreeEntry(entry)) out.push(...(await this.#files(entry.oid, path, signal)))
-      else out.push({ path, entry })
-    }
-    return out
+    const outcome = await this.#write(ctx, edits, options.signal)
+    return { ...outcome.summary, changed: outcome.changed, blobs: Object.fromEntries(outcome.blobs) }
   }
 
   /**
    * Deletes a pipeline (its whole folder) as one commit.
    *
+   * @returns The summary of the new commit, with `blob: null`.
    * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND`, or `CONFLICT` when `expected` is stale.
    */
   async delete(name: string, options: WriteOptions = {}): Promise<WriteResult> {
     assertPipelineName(name)
     const ctx = this.#writeContext(options, `Delete pipeline ${name}`)
-    const { signal } = options
-    const outcome = await this.#repo.lock(() =>
-      this.#repo.commit(ctx.ref, {
-        allowCreate: false,
-        signal,
-        plan: async (head) => {
-          const found = await this.#locate(head, name, signal)
-          if (!found)
-            throw new StudioError('NOT_FOUND', `pipeline "${name}" not found on ${refLabel(ctx.ref)}`, { name })
-          await this.#checkExpected(name, ctx.expected, head, found.file?.oid ?? null, signal)
-          const files = await this.#files(found.folder.oid, `${PIPELINES_DIR}/${name}`, signal)
-          const changes = files.map(({ path }) => ({ path, oid: null }))
-          return { changes, message: ctx.message, author: ctx.author, result: undefined }
-        },
-      }),
-    )
-    return { name, commit: outcome.commit ?? '', blob: null, changed: outcome.changed }
+    const edit: PipelineEdit = { kind: 'delete', name, expected: ctx.expected }
+    const outcome = await this.#write({ ...ctx, allowCreate: false }, [edit], options.signal)
+    return writeResult(name, outcome)
   }
 
   /**
    * Renames a pipeline as one commit: its folder moves (with any other files in it) and the document's `name` follows.
    * `expected` refers to the pipeline under its old name.
    *
+   * @returns The summary of the new commit, with the new name and the document's new blob.
    * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `NOT_FOUND` (no `from`), `CONFLICT` (`to` exists, or
    * `expected` is stale), `BAD_REQUEST` (invalid names, or the same name twice).
    */
@@ -803,43 +345,17 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     assertPipelineName(to)
     if (from === to) throw new StudioError('BAD_REQUEST', `cannot rename "${from}" to itself`, { name: from })
     const ctx = this.#writeContext(options, `Rename pipeline ${from} to ${to}`)
-    const { signal } = options
-    const outcome = await this.#repo.lock(() =>
-      this.#repo.commit(ctx.ref, {
-        allowCreate: false,
-        signal,
-        plan: async (head) => {
-          const found = await this.#locate(head, from, signal)
-          if (!found?.file)
-            throw new StudioError('NOT_FOUND', `pipeline "${from}" not found on ${refLabel(ctx.ref)}`, { name: from })
-          await this.#checkExpected(from, ctx.expected, head, found.file.oid, signal)
-          const existing = await this.#locate(head, to, signal)
-          if (existing)
-            throw new StudioError('CONFLICT', `pipeline "${to}" already exists: choose another name`, {
-              name: to,
-              currentRevision: head?.oid ?? null,
-              currentBlob: existing.file?.oid ?? null,
-            })
-          const document = await this.#readDocument(found.file, pipelinePath(from), signal)
-          const blob = await this.#repo.writeBlob(stringifyPipeline({ ...document, name: to }), signal)
-          const files = await this.#files(found.folder.oid, `${PIPELINES_DIR}/${from}`, signal)
-          const changes: IndexChange[] = files.map(({ path }) => ({ path, oid: null }))
-          for (const { path, entry } of files) {
-            const moved = `${PIPELINES_DIR}/${to}${path.slice(PIPELINES_DIR.length + 1 + from.length)}`
-            const oid = path === pipelinePath(from) ? blob : entry.oid
-            changes.push({ path: moved, oid, mode: entry.mode })
-          }
-          return { changes, message: ctx.message, author: ctx.author, result: blob }
-        },
-      }),
-    )
-    return { name: to, commit: outcome.commit ?? '', blob: outcome.result, changed: outcome.changed }
+    const edit: PipelineEdit = { kind: 'rename', from, to, expected: ctx.expected }
+    const outcome = await this.#write({ ...ctx, allowCreate: false }, [edit], options.signal)
+    return writeResult(to, outcome)
   }
 
   /**
    * Applies a document migration to every pipeline and commits all changes as one commit on a new branch, optionally
    * pushing it and opening a pull request. With `dryRun` it only reports what would change. All or nothing: when any
    * migrated document is invalid, nothing is written and the error lists the issues per pipeline.
+   *
+   * @returns The report, and the summary of the migration commit (`commit: null` in a dry run or when nothing changed).
    */
   migrateAll(options: MigrateAllOptions<T>): Promise<MigrateAllResult> {
     return migrateAll<T>(
@@ -945,16 +461,13 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
    */
   async export(
     options: { readonly branch?: string | undefined; readonly signal?: AbortSignal | undefined } = {},
-  ): Promise<{ readonly branch: string; readonly commit: string; readonly remote: string }> {
+  ): Promise<ExportResult> {
     const result = await this.push(options)
     return { branch: result.branch, commit: result.commit, remote: result.remote }
   }
 }
 
-function short(oid: string | null | undefined): string {
-  return oid ? oid.slice(0, 12) : '(none)'
-}
-
-function refLabel(ref: string): string {
-  return `branch ${ref.replace(/^refs\/heads\//, '')}`
+/** A write's result for one pipeline: the commit's summary, the pipeline's blob after it, and whether it changed. */
+function writeResult(name: string, outcome: WriteOutcome): WriteResult {
+  return { ...outcome.summary, name, blob: outcome.blobs.get(name) ?? null, changed: outcome.changed }
 }

@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process'
 import { StudioError } from '@sparkle-studio/core'
 
+/**
+ * Told about each git process just before it starts, with its arguments (what follows `git`), e.g. to count the
+ * processes a save starts in a test. It must not throw.
+ */
+export type GitProcessListener = (args: readonly string[]) => void
+
 /** Options of {@link runGit}. */
 export interface RunGitOptions {
   /** Working directory (the repository, or for `init`/`clone` its parent). */
@@ -13,6 +19,8 @@ export interface RunGitOptions {
   readonly signal?: AbortSignal | undefined
   /** Exit codes that are answers rather than failures (e.g. `1` for `git diff --quiet`). */
   readonly okCodes?: readonly number[] | undefined
+  /** Told about the process before it starts. */
+  readonly onGitProcess?: GitProcessListener | undefined
 }
 
 /** What a finished git command printed. */
@@ -55,6 +63,7 @@ export function gitEnv(extra: Readonly<Record<string, string>> = {}): Record<str
  */
 export function runGit(args: readonly string[], options: RunGitOptions): Promise<GitOutput> {
   return new Promise((resolve, reject) => {
+    options.onGitProcess?.(args)
     const child = spawn('git', args, {
       cwd: options.cwd,
       env: gitEnv(options.env),

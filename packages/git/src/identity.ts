@@ -14,6 +14,17 @@ export const DEFAULT_COMMITTER: GitIdentity = Object.freeze({
   email: 'studio@sparkle-studio.invalid',
 })
 
+/** True for a character git drops from both ends of a name or e-mail ("crud" in git's `ident.c`). */
+const isCrud = (c: string) => c.charCodeAt(0) <= 32 || '.,:;<>"\\\''.includes(c)
+
+function withoutCrud(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && isCrud(value.charAt(start))) start++
+  while (end > start && isCrud(value.charAt(end - 1))) end--
+  return value.slice(start, end)
+}
+
 /**
  * Checks an identity before it reaches git: git silently strips `<`, `>` and newlines, which would record something
  * other than what the caller asked for.
@@ -21,13 +32,23 @@ export const DEFAULT_COMMITTER: GitIdentity = Object.freeze({
  * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `BAD_REQUEST`.
  */
 export function assertIdentity(identity: GitIdentity, role: string): void {
-  const bad = (v: unknown) => typeof v !== 'string' || v.trim().length === 0 || /[<>\n\r\0]/.test(v) || v.length > 200
+  const bad = (v: unknown) =>
+    typeof v !== 'string' || withoutCrud(v).length === 0 || /[<>\n\r\0]/.test(v) || v.length > 200
   if (bad(identity.name) || bad(identity.email) || /\s/.test(identity.email))
     throw new StudioError(
       'BAD_REQUEST',
       `invalid ${role}: give a non-empty name and an e-mail without spaces, "<", ">" or line breaks`,
       { role },
     )
+}
+
+/**
+ * The identity exactly as git records it in a commit: git trims spaces and the characters `.,:;<>"\'` from both ends
+ * of the name and the e-mail (`Ada Jr.` is recorded as `Ada Jr`). A write reports this, so its summary equals the
+ * commit.
+ */
+export function recordedIdentity(identity: GitIdentity): GitIdentity {
+  return { name: withoutCrud(identity.name), email: withoutCrud(identity.email) }
 }
 
 /**

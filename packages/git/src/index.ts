@@ -1,20 +1,6 @@
-export type {
-  CommitResult,
-  GitPipelineStoreOptions,
-  HistoryOptions,
-  ListOptions,
-  PipelineChange,
-  PipelineDiff,
-  PipelineList,
-  PipelineProblem,
-  PipelineSummary,
-  ReadOptions,
-  StoredPipeline,
-  WriteOptions,
-  WriteResult,
-} from './git-pipeline-store.ts'
+export type { CommitSummary } from './commit-summary.ts'
 export { GitPipelineStore } from './git-pipeline-store.ts'
-export type { GitOutput, RunGitOptions } from './git-process.ts'
+export type { GitOutput, GitProcessListener, RunGitOptions } from './git-process.ts'
 export { gitEnv, runGit } from './git-process.ts'
 export type { GitHubProviderOptions } from './github-provider.ts'
 export { GitHubProvider } from './github-provider.ts'
@@ -23,8 +9,7 @@ export { GitLabProvider } from './gitlab-provider.ts'
 export type { PipelineHistoryEntry } from './history.ts'
 export type { GitIdentity } from './identity.ts'
 export { DEFAULT_COMMITTER } from './identity.ts'
-export type { CommitSummary } from './last-changes.ts'
-export type { MigrateAllOptions, MigrateAllResult, MigratedPipeline } from './migrate-all.ts'
+export type { MigrateAllOptions, MigrateAllReport, MigrateAllResult, MigratedPipeline } from './migrate-types.ts'
 export type { NameRule } from './names.ts'
 export { assertBranchName, assertPipelineName, PIPELINE_FILE, PIPELINES_DIR, pipelinePath } from './names.ts'
 export type {
@@ -51,3 +36,16 @@ export type { CloneRepositoryOptions, InitRepositoryOptions } from './repository
 export { cloneRepository, initRepository } from './repository-setup.ts'
 export { stringifyPipeline } from './stable-json.ts'
 export type { BranchInfo, BranchStatus, PullOptions, PullResult, PushOptions, PushResult } from './sync.ts'
+export type {
+  ExportResult,
+  GitPipelineStoreOptions,
+  HistoryOptions,
+  ListOptions,
+  PipelineDiff,
+  PipelineList,
+  PipelineProblem,
+  PipelineSummary,
+  ReadOptions,
+  StoredPipeline,
+} from './types.ts'
+export type { CommitResult, PipelineChange, WriteOptions, WriteResult } from './write-types.ts'

@@ -1,19 +1,8 @@
-import { type CommitObject, isTreeEntry, subjectOf } from './git-objects.ts'
+import { type CommitSummary, summarizeCommit } from './commit-summary.ts'
+import { type CommitObject, isTreeEntry } from './git-objects.ts'
 import { LruMap } from './lru.ts'
 import { PIPELINE_FILE, PIPELINES_DIR } from './names.ts'
 import type { GitRepository } from './repository.ts'
-
-/** The commit that last changed a pipeline, as shown in lists. */
-export interface CommitSummary {
-  /** Commit id. */
-  readonly sha: string
-  /** Who wrote the change. */
-  readonly author: { readonly name: string; readonly email: string }
-  /** When it was written (ISO 8601 with the author's offset). */
-  readonly date: string
-  /** The first line of the commit message. */
-  readonly message: string
-}
 
 interface Position {
   /** The pipeline's folder tree at that commit. */
@@ -105,19 +94,10 @@ export class LastChanges {
             break
           }
         }
-        if (!followed) result.set(name, summarize(newest))
+        if (!followed) result.set(name, summarizeCommit(newest))
       }
     }
     this.#memo.set(head, result)
     return result
-  }
-}
-
-function summarize(commit: CommitObject): CommitSummary {
-  return {
-    sha: commit.oid,
-    author: { name: commit.author.name, email: commit.author.email },
-    date: commit.author.date,
-    message: subjectOf(commit.message),
   }
 }

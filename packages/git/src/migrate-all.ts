@@ -1,81 +1,14 @@
 import { isStudioError, StudioError, type ValidationIssue } from '@sparkle-studio/core'
-import type { PipelineList, PipelineProblem, StoredPipeline } from './git-pipeline-store.ts'
 import { assertIdentity, type GitIdentity } from './identity.ts'
-import { assertBranchName, pipelinePath } from './names.ts'
+import type { MigrateAllOptions, MigrateAllResult } from './migrate-types.ts'
+import { assertBranchName } from './names.ts'
 import { diffPipelineDocuments, jsonEqual, type PipelineChanges } from './pipeline-diff.ts'
-import type { PullRequestProvider, PullRequestRef } from './pull-request-provider.ts'
-import type { GitRepository, IndexChange } from './repository.ts'
+import type { GitRepository } from './repository.ts'
 import { pointer } from './stable-json.ts'
 import { push } from './sync.ts'
+import type { PipelineList, StoredPipeline } from './types.ts'
 import { validationFailure } from './validation-failure.ts'
-
-/** Options of `migrateAll`. */
-export interface MigrateAllOptions<T> {
-  /**
-   * Turns one document into its migrated form. It gets its own copy (mutating it is fine) and returns the new document;
-   * returning `undefined` or an equal document leaves the pipeline unchanged.
-   */
-  readonly migrate: (document: T, context: { readonly name: string }) => unknown
-  /** The new branch that receives the one commit; it must not exist yet. */
-  readonly branch: string
-  /** The branch migrated (and the pull request's base). @default the store's branch */
-  readonly base?: string | undefined
-  /** The commit message. @default `Migrate <n> pipelines` */
-  readonly message?: string | undefined
-  /** The commit's author. @default the store's author */
-  readonly author?: GitIdentity | undefined
-  /** Only report what would change; write nothing. @default false */
-  readonly dryRun?: boolean | undefined
-  /** Push the branch and open a pull request into `base` through this provider. */
-  readonly pullRequest?:
-    | {
-        /** The hosting service. */
-        readonly provider: PullRequestProvider
-        /** @default the commit message */
-        readonly title?: string | undefined
-        /** @default a list of the migrated pipelines */
-        readonly body?: string | undefined
-        /** @default false */
-        readonly draft?: boolean | undefined
-      }
-    | undefined
-  /** Cancels the migration (before the branch is created). */
-  readonly signal?: AbortSignal | undefined
-}
-
-/** One pipeline a migration changes. */
-export interface MigratedPipeline {
-  /** The pipeline. */
-  readonly name: string
-  /** Its blob on the base branch. */
-  readonly before: string
-  /** Its blob after the migration; `null` in a dry run. */
-  readonly after: string | null
-  /** What changed, as `diff` reports it. */
-  readonly changes: PipelineChanges
-}
-
-/** What `migrateAll` did (or, in a dry run, would do). */
-export interface MigrateAllResult {
-  /** True when nothing was written. */
-  readonly dryRun: boolean
-  /** The base branch. */
-  readonly base: string
-  /** The base commit every document was read at. */
-  readonly baseRevision: string
-  /** The new branch. */
-  readonly branch: string
-  /** The migration commit; `null` in a dry run or when nothing changed (then no branch is created). */
-  readonly commit: string | null
-  /** The pipelines the migration changes. */
-  readonly changed: readonly MigratedPipeline[]
-  /** The pipelines it leaves as they are. */
-  readonly unchanged: readonly string[]
-  /** Files that are not readable pipelines; they are left alone. */
-  readonly problems: readonly PipelineProblem[]
-  /** The pull request opened, when asked for. */
-  readonly pullRequest?: PullRequestRef
-}
+import { commitMessage, writeChanges } from './write-changes.ts'
 
 /** What `migrateAll` needs from the store. */
 export interface MigrationHost<T> {
@@ -177,34 +110,24 @@ export async function migrateAll<T>(host: MigrationHost<T>, options: MigrateAllO
     }
   }
 
-  const blobs = await repo.writeBlobs(
-    planned.map((p) => p.text),
+  const message = commitMessage(options.message, `Migrate ${planned.length} pipeline${planned.length === 1 ? '' : 's'}`)
+  const outcome = await writeChanges(repo, {
+    ref: targetRef,
+    startAt: baseRevision,
+    edits: planned.map((p) => ({ kind: 'put', name: p.name, text: p.text, expected: p.before })),
+    message,
+    author,
     signal,
-  )
-  const changes: IndexChange[] = planned.map((p, i) => ({ path: pipelinePath(p.name), oid: blobs[i] ?? null }))
-  const message = options.message?.trim() || `Migrate ${planned.length} pipeline${planned.length === 1 ? '' : 's'}`
-  const baseCommit = await repo.readCommit(baseRevision, signal)
-  const outcome = await repo.lock(() =>
-    repo.commit(targetRef, {
-      allowCreate: true,
-      signal,
-      plan: async (head) => {
-        if (head)
-          throw new StudioError('CONFLICT', `branch ${options.branch} was created meanwhile: choose another branch`, {
-            branch: options.branch,
-          })
-        return { changes, message, author, parent: baseCommit, result: undefined }
-      },
-    }),
-  )
-  const commit = outcome.commit
-  const changed = planned.map((p, i) => ({
+  })
+  const { commit } = outcome.summary
+  const changed = planned.map((p) => ({
     name: p.name,
     before: p.before,
-    after: blobs[i] ?? null,
+    after: outcome.blobs.get(p.name) ?? null,
     changes: p.changes,
   }))
-  if (!options.pullRequest || !commit) return { ...result, dryRun: false, commit, changed }
+  const written = { ...result, ...outcome.summary, dryRun: false, changed }
+  if (!options.pullRequest) return written
 
   await push(repo, { branch: options.branch, remote, signal })
   const { provider } = options.pullRequest
@@ -224,7 +147,7 @@ export async function migrateAll<T>(host: MigrationHost<T>, options: MigrateAllO
       draft: options.pullRequest.draft ?? false,
       signal,
     })
-    return { ...result, dryRun: false, commit, changed, pullRequest }
+    return { ...written, pullRequest }
   } catch (error) {
     if (!isStudioError(error)) throw error
     throw new StudioError(

@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { StudioError } from '@sparkle-studio/core'
-import { gitEnv } from './git-process.ts'
+import { type GitProcessListener, gitEnv } from './git-process.ts'
 
 /** The object types git stores. */
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag'
@@ -77,6 +77,7 @@ class ByteQueue {
  */
 export class ObjectReader {
   readonly #cwd: string
+  readonly #onGitProcess: GitProcessListener | undefined
   #child: ChildProcessWithoutNullStreams | undefined
   #pending: Pending[] = []
   #outbox: string[] = []
@@ -86,9 +87,13 @@ export class ObjectReader {
   #closed = false
   #starts = 0
 
-  /** @param cwd The repository (its git directory for a bare repository). */
-  constructor(cwd: string) {
+  /**
+   * @param cwd The repository (its git directory for a bare repository).
+   * @param onGitProcess Told each time the `cat-file` process starts.
+   */
+  constructor(cwd: string, onGitProcess?: GitProcessListener | undefined) {
     this.#cwd = cwd
+    this.#onGitProcess = onGitProcess
   }
 
   /** How many times a `cat-file` process was started (1 unless one died); for diagnostics and benchmarks. */
@@ -173,7 +178,9 @@ export class ObjectReader {
 
   #ensure(): ChildProcessWithoutNullStreams {
     if (this.#child) return this.#child
-    const child = spawn('git', ['cat-file', '--batch'], {
+    const args = ['cat-file', '--batch']
+    this.#onGitProcess?.(args)
+    const child = spawn('git', args, {
       cwd: this.#cwd,
       env: gitEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { StudioError } from '@sparkle-studio/core'
 import { type SimpleGit, simpleGit } from 'simple-git'
-import { gitEnv } from './git-process.ts'
+import { type GitProcessListener, gitEnv } from './git-process.ts'
 
 /** Hides credentials embedded in URLs (`https://user:token@host`) in text that may reach logs or errors. */
 export function redactUrls(text: string): string {
@@ -9,13 +9,18 @@ export function redactUrls(text: string): string {
 
 /**
  * A simple-git instance for the network porcelain (fetch, push) in `dir`, with the same environment as `runGit`: no
- * prompts, stable messages, none of the caller's `GIT_*` variables.
+ * prompts, stable messages, none of the caller's `GIT_*` variables; `onGitProcess` is told about each process it starts.
  */
-export function porcelain(dir: string, signal?: AbortSignal | undefined): SimpleGit {
+export function porcelain(
+  dir: string,
+  signal?: AbortSignal | undefined,
+  onGitProcess?: GitProcessListener | undefined,
+): SimpleGit {
   // fetch and push never page; simple-git refuses GIT_PAGER outright, as a pager is a command it would run.
   const { GIT_PAGER: _pager, ...env } = gitEnv()
   const allow = Object.keys(env).filter((k) => k.startsWith('GIT_'))
-  return simpleGit({ baseDir: dir, allowEnvironment: allow, ...(signal ? { abort: signal } : {}) }).env(env)
+  const git = simpleGit({ baseDir: dir, allowEnvironment: allow, ...(signal ? { abort: signal } : {}) }).env(env)
+  return onGitProcess ? git.outputHandler((_command, _stdout, _stderr, args) => onGitProcess(args)) : git
 }
 
 /** The text of a simple-git failure, credentials hidden. */

@@ -2,16 +2,15 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { StudioError } from '@sparkle-studio/core'
 import { type CommitObject, parseCommit, parseTree, type TreeEntry } from './git-objects.ts'
-import { type GitOutput, runGit } from './git-process.ts'
+import { type GitOutput, type GitProcessListener, runGit } from './git-process.ts'
 import { type GitIdentity, identityEnv } from './identity.ts'
 import { LruMap } from './lru.ts'
 import { ObjectReader } from './object-reader.ts'
 import { withRepoLock } from './repo-lock.ts'
 
-/** One path to set (`oid`) or remove (`oid: null`) in a commit built by {@link GitRepository.commit}. */
+/** One path to set (`oid`) or remove (`oid: null`) in a tree built by {@link GitRepository.buildTree}. */
 export interface IndexChange {
   /** Repository path, e.g. `pipelines/orders/pipeline.json`. */
   readonly path: string
@@ -21,46 +20,19 @@ export interface IndexChange {
   readonly mode?: string | undefined
 }
 
-/** What a commit plan decided for the head it was given. */
-export type CommitPlan<R> =
-  | {
-      readonly changes: readonly IndexChange[]
-      readonly message: string
-      readonly author: GitIdentity
-      readonly result: R
-      /** Build on this commit instead of the branch head (a new branch starting at another branch's head). */
-      readonly parent?: CommitObject | undefined
-      /**
-       * Objects the changes refer to that are still being written (a blob's `hash-object`, run beside the tree and
-       * commit building to save a step); the branch moves only once this settles.
-       */
-      readonly ready?: Promise<unknown> | undefined
-    }
-  | { readonly noop: R }
-
-/** How {@link GitRepository.commit} ended. */
-export interface CommitOutcome<R> {
-  /** The branch head after the operation (the new commit, or the unchanged head for a no-op). */
-  readonly commit: string | null
-  /** False when nothing had to change. */
-  readonly changed: boolean
-  /** What the plan returned. */
-  readonly result: R
-}
-
 /** Options of {@link GitRepository.open}. */
 export interface OpenRepositoryOptions {
   readonly committer: GitIdentity
   readonly now: () => Date
+  /** Told about every git process started for this repository. */
+  readonly onGitProcess?: GitProcessListener | undefined
   readonly signal?: AbortSignal | undefined
 }
 
-/** Attempts of a write before giving up when other processes keep moving the branch or holding its lock. */
-const MAX_WRITE_ATTEMPTS = 50
-
 /**
  * One bare repository as the store uses it: a long-lived object reader with caches of immutable trees and commits,
- * git commands run in the repository, and index-free commits under the per-repository write lock.
+ * git commands run in the repository, and the pieces of an index-free commit (blobs, trees, commit objects) that
+ * `writeChanges` puts together under the per-repository write lock.
  */
 export class GitRepository {
   /** Absolute, symlink-free path of the git directory; also the write-lock key. */
@@ -71,6 +43,8 @@ export class GitRepository {
   readonly headRef: string
   /** The shared reader. */
   readonly reader: ObjectReader
+  /** Told about every git process started for this repository (reads, writes, fetch and push). */
+  readonly onGitProcess: GitProcessListener | undefined
   readonly #committer: GitIdentity
   readonly #now: () => Date
   readonly #trees = new LruMap<string, readonly TreeEntry[]>(8192)
@@ -83,7 +57,8 @@ export class GitRepository {
     this.gitDir = gitDir
     this.idBytes = idBytes
     this.headRef = headRef
-    this.reader = new ObjectReader(gitDir)
+    this.onGitProcess = options.onGitProcess
+    this.reader = new ObjectReader(gitDir, options.onGitProcess)
     this.#committer = options.committer
     this.#now = options.now
   }
@@ -110,6 +85,7 @@ export class GitRepository {
       cwd: real,
       okCodes: [128],
       signal: options.signal,
+      onGitProcess: options.onGitProcess,
       env: { GIT_CEILING_DIRECTORIES: resolve(real, '..') },
     })
     const [bare, dir, format] = probe.stdout.trim().split('\n')
@@ -128,7 +104,12 @@ export class GitRepository {
       throw new StudioError('BAD_REQUEST', `${path} is inside a repository, not its root: open the bare repository`, {
         path,
       })
-    const head = await runGit(['symbolic-ref', '--quiet', 'HEAD'], { cwd: real, okCodes: [1], signal: options.signal })
+    const head = await runGit(['symbolic-ref', '--quiet', 'HEAD'], {
+      cwd: real,
+      okCodes: [1],
+      signal: options.signal,
+      onGitProcess: options.onGitProcess,
+    })
     const headRef = head.stdout.trim().startsWith('refs/heads/') ? head.stdout.trim() : 'refs/heads/main'
     return new GitRepository(real, format === 'sha256' ? 32 : 20, headRef, options)
   }
@@ -143,7 +124,12 @@ export class GitRepository {
       readonly signal?: AbortSignal | undefined
     } = {},
   ): Promise<GitOutput> {
-    return runGit(args, { ...options, cwd: this.gitDir })
+    return runGit(args, { ...options, cwd: this.gitDir, onGitProcess: this.onGitProcess })
+  }
+
+  /** The time a new commit records (the store's clock). */
+  now(): Date {
+    return this.#now()
   }
 
   /** The all-zero object id of this repository's hash. */
@@ -252,60 +238,6 @@ export class GitRepository {
   }
 
   /**
-   * Commits changes to `ref` without an index or work tree: the plan sees the current head and answers the paths to
-   * change; the tree is built in a temporary index (`GIT_INDEX_FILE`), then `write-tree`, `commit-tree` and
-   * `update-ref <ref> <new> <old>`. When another process moved the branch in between, the head is read again and the
-   * plan runs again, so it decides afresh whether its own paths conflict. Must be called under {@link lock}.
-   */
-  async commit<R>(
-    ref: string,
-    options: {
-      readonly allowCreate: boolean
-      readonly plan: (head: CommitObject | null) => Promise<CommitPlan<R>>
-      readonly signal?: AbortSignal | undefined
-    },
-  ): Promise<CommitOutcome<R>> {
-    const { signal } = options
-    for (let attempt = 1; ; attempt++) {
-      signal?.throwIfAborted()
-      const headId = await this.resolveCommit(ref, signal)
-      if (headId === null && !options.allowCreate)
-        throw new StudioError(
-          'NOT_FOUND',
-          `branch ${ref.replace(/^refs\/heads\//, '')} does not exist: create it first`,
-          {
-            ref,
-          },
-        )
-      const head = headId === null ? null : await this.readCommit(headId, signal)
-      const plan = await options.plan(head)
-      if ('noop' in plan) return { commit: headId, changed: false, result: plan.noop }
-      const base = plan.parent ?? head
-      const ready = plan.ready
-      ready?.catch(() => {})
-      const tree = await this.buildTree(base?.tree ?? null, plan.changes, signal, ready !== undefined)
-      if (head && !plan.parent && tree === head.tree) return { commit: headId, changed: false, result: plan.result }
-      const parents = base ? [base.oid] : []
-      const commit = await this.commitTree(tree, parents, plan.message, plan.author, signal)
-      await ready
-      const updated = await this.git(['update-ref', ref, commit, headId ?? ''], { okCodes: [1, 128], signal })
-      if (updated.code === 0) return { commit, changed: true, result: plan.result }
-      if (attempt >= MAX_WRITE_ATTEMPTS)
-        throw new StudioError(
-          'CONFLICT',
-          `could not update ${ref} after ${attempt} attempts: other writers keep changing it; try again`,
-          { ref },
-        )
-      // Moved by another process: rebuild on the new head. Locked by another process: wait for it to finish.
-      if ((await this.resolveCommit(ref, signal)) === headId) {
-        if (!/Unable to create|File exists/i.test(updated.stderr))
-          throw new StudioError('GIT_FAILED', `git update-ref failed: ${updated.stderr.trim()}`, { ref })
-        await sleep(2 + Math.random() * 20 * Math.min(attempt, 5))
-      }
-    }
-  }
-
-  /**
    * Builds a tree from `base` plus `changes` in this repository's private temporary index; `missingOk` when a blob of
    * `changes` is still being written.
    */
@@ -346,17 +278,24 @@ export class GitRepository {
     return (await this.git(['hash-object', '-t', 'tree', '-w', '--stdin'], { input: '', signal })).stdout.trim()
   }
 
-  /** Writes a commit object (message through standard input, so any text is safe). */
+  /**
+   * Writes a commit object (message through standard input, so any text is safe). `date` is the commit time (the
+   * store's clock by default); `authorDate` (git's `<seconds> <offset>`) keeps a replayed commit's author time.
+   */
   async commitTree(
     tree: string,
     parents: readonly string[],
     message: string,
     author: GitIdentity,
-    signal?: AbortSignal | undefined,
-    authorDate?: string | undefined,
+    options: {
+      readonly date?: Date | undefined
+      readonly authorDate?: string | undefined
+      readonly signal?: AbortSignal | undefined
+    } = {},
   ): Promise<string> {
+    const { signal } = options
     const args = ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p])]
-    const env = identityEnv(author, this.#committer, this.#now(), authorDate)
+    const env = identityEnv(author, this.#committer, options.date ?? this.#now(), options.authorDate)
     return (await this.git(args, { input: message, env, signal })).stdout.trim()
   }
 

@@ -179,10 +179,14 @@ export async function fetchBranch(
 ): Promise<boolean> {
   assertBranchName(branch)
   try {
-    await porcelain(repo.gitDir, signal).fetch(remote, `+${heads}${branch}:${remoteRef(remote, branch)}`, {
-      '--no-tags': null,
-      '--quiet': null,
-    })
+    await porcelain(repo.gitDir, signal, repo.onGitProcess).fetch(
+      remote,
+      `+${heads}${branch}:${remoteRef(remote, branch)}`,
+      {
+        '--no-tags': null,
+        '--quiet': null,
+      },
+    )
     return true
   } catch (error) {
     if (/couldn't find remote ref/i.test(porcelainMessage(error))) return false
@@ -264,9 +268,9 @@ async function replay(
   signal?: AbortSignal,
 ): Promise<{ tree: string; conflicts: string[] }> {
   const who = { name: 'Sparkle Studio rebase', email: 'rebase@sparkle-studio.invalid' }
-  const base = await repo.commitTree(baseTree, [], 'base', who, signal)
-  const ours = await repo.commitTree(oursTree, [base], 'ours', who, signal)
-  const theirs = await repo.commitTree(theirsTree, [base], 'theirs', who, signal)
+  const base = await repo.commitTree(baseTree, [], 'base', who, { signal })
+  const ours = await repo.commitTree(oursTree, [base], 'ours', who, { signal })
+  const theirs = await repo.commitTree(theirsTree, [base], 'theirs', who, { signal })
   const out = await repo.git(['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', ours, theirs], {
     okCodes: [1],
     signal,
@@ -350,14 +354,10 @@ export async function pull(repo: GitRepository, options: PullOptions): Promise<P
     const merged = await replay(repo, parentTree, onto.tree, commit.tree, signal)
     if (merged.conflicts.length > 0) throw mergeConflict(branch, merged.conflicts, oid)
     if (merged.tree === onto.tree) continue
-    const next = await repo.commitTree(
-      merged.tree,
-      [onto.oid],
-      commit.message,
-      commit.author,
+    const next = await repo.commitTree(merged.tree, [onto.oid], commit.message, commit.author, {
+      authorDate: commit.authorTime,
       signal,
-      commit.authorTime,
-    )
+    })
     onto = await repo.readCommit(next, signal)
     replayed++
   }
@@ -379,7 +379,7 @@ export async function push(repo: GitRepository, options: PushOptions): Promise<P
   if (!commit) throw new StudioError('NOT_FOUND', `branch ${branch} has no commits to push`, { branch })
   const before = await repo.resolveCommit(remoteRef(remote, branch), signal)
   try {
-    await porcelain(repo.gitDir, signal).push(remote, `${ref}:${ref}`, ['--porcelain'])
+    await porcelain(repo.gitDir, signal, repo.onGitProcess).push(remote, `${ref}:${ref}`, ['--porcelain'])
   } catch (error) {
     const text = porcelainMessage(error)
     const line = text.split('\n').find((l) => l.startsWith('!\t') && l.includes(`${ref}:${ref}`))

@@ -106,7 +106,8 @@ describe('concurrent saves (real git)', () => {
     expect(files.filter((f) => f.includes('/inside-'))).toHaveLength(25)
     expect(files.filter((f) => f.includes('/outside-'))).toHaveLength(25)
     expect(await fsck(repo)).not.toMatch(/error|missing|broken/i)
-  })
+    // 50 racing commits of two writers take a few seconds; on a loaded machine more than vitest's default 5.
+  }, 30_000)
 
   it('serializes writes of two store instances on the same repository in one process', async () => {
     const { store, repo } = ctx

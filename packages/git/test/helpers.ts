@@ -1,10 +1,11 @@
 // Shared helpers for the git package's tests: real repositories in temp folders, documents, and repo snapshots.
 import { join } from 'node:path'
 import { makeTempDir, type TempDir } from '@sparkle-studio/test-utils'
-import { GitPipelineStore, type GitPipelineStoreOptions } from '../src/git-pipeline-store.ts'
+import { GitPipelineStore } from '../src/git-pipeline-store.ts'
 import { runGit } from '../src/git-process.ts'
 import type { PipelineDocumentLike } from '../src/pipeline-document.ts'
 import { initRepository } from '../src/repository-setup.ts'
+import type { GitPipelineStoreOptions } from '../src/types.ts'
 
 /** A test pipeline document: a source and a sink joined by one edge. */
 export function pipelineDoc(name: string, overrides: Partial<Record<string, unknown>> = {}): PipelineDocumentLike {
