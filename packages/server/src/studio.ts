@@ -12,6 +12,7 @@ import {
   cloneRepository,
   type GitIdentity,
   GitPipelineStore,
+  type GitProcessListener,
   initRepository,
   type PullRequestProvider,
 } from '@sparkle-studio/git'
@@ -46,6 +47,8 @@ export interface StudioOptions {
         readonly remote?: string | undefined
         /** The author of commits a caller does not name. */
         readonly author?: GitIdentity | undefined
+        /** Called with the arguments of every git process the store starts (for tests and instrumentation). */
+        readonly onGitProcess?: GitProcessListener | undefined
       }
     | undefined
   /** PostgreSQL URL of the run store; the embedded PGlite in `<dataDir>/db` when absent. */
@@ -168,6 +171,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     validate: saveValidator(registry),
     ...(repo.author ? { author: repo.author } : {}),
     ...(repo.remote ? { remote: 'origin' } : {}),
+    ...(repo.onGitProcess ? { onGitProcess: repo.onGitProcess } : {}),
   })
   const database = await openDatabase(
     options.databaseUrl ? { url: options.databaseUrl } : { dataDir: join(dataDir, 'db') },
