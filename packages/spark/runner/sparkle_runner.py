@@ -18,6 +18,7 @@ Batch (one run, under spark-submit):
     {"type": "succeeded", "durationMs"}          written after the SparkSession stopped
     {"type": "failed", "nodeId"?, "errorClass"?, "message"}
   Every exit path writes exactly one final event (succeeded or failed); the exit code is 0 only after "succeeded".
+  runner/events.schema.json describes these events and the serve messages below (tests check both sides against it).
 
 Serve (the warm preview driver, under spark-submit):
   spark-submit sparkle_runner.py --serve HOST:PORT [--concurrency N] [--no-warm-up]
@@ -243,6 +244,212 @@ def write_rows(spark, step):
     return None
 
 
+class SampleCache:
+    """Source samples of a preview driver, kept in the JVM between requests.
+
+    An editor previews the same sources over and over while the transformations change: reading a source again (and
+    inferring its schema again) would be most of a preview's time. A sample is reused while its files keep their
+    names, sizes and modification times; sources that are not local files (JDBC, object stores) are read each time.
+    """
+
+    def __init__(self, capacity=16):
+        self.capacity = capacity
+        self.entries = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _local_path(path):
+        if not path or ("://" in path and not path.startswith("file://")):
+            return None
+        return path[len("file://") :] if path.startswith("file://") else path
+
+    def key(self, step, cap):
+        import glob
+        import hashlib
+
+        source = step.get("source") or {}
+        local = self._local_path(source.get("path"))
+        if local is None:
+            return None
+        files = []
+        for match in sorted(glob.glob(local)) if glob.has_magic(local) else [local]:
+            if os.path.isdir(match):
+                for root, _dirs, names in os.walk(match):
+                    for name in names:
+                        files.append(os.path.join(root, name))
+                        if len(files) > 2000:
+                            return None
+            else:
+                files.append(match)
+        stats = []
+        for path in sorted(files):
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            stats.append([path, st.st_size, st.st_mtime_ns])
+        text = json.dumps([source, cap, stats], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                entry["used"] = time.time()
+                return entry["rows"], entry["schema"]
+        return None
+
+    def put(self, key, rows, schema):
+        with self.lock:
+            self.entries[key] = {"rows": rows, "schema": schema, "used": time.time()}
+            while len(self.entries) > self.capacity:
+                del self.entries[min(self.entries, key=lambda k: self.entries[k]["used"])]
+
+
+def read_sample(session, step, sample_rows, samples):
+    """The source's first rows as a local relation: Spark folds filters and projections over it without running jobs."""
+    from pyspark.sql import DataFrame
+
+    cap = sample_rows if step.get("limit") is None else min(int(step["limit"]), sample_rows)
+    key = samples.key(step, cap) if samples is not None else None
+    cached = samples.get(key) if key is not None else None
+    if cached is None:
+        df = read_source(session, step, cap)
+        cached = (df._jdf.collectAsList(), df._jdf.schema())
+        if key is not None:
+            samples.put(key, *cached)
+    return DataFrame(session._jsparkSession.createDataFrame(*cached), session)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Step kinds: one table for both modes
+#
+# A batch run executes each step for its effect: views defined, rows and checks reported, checks enforced, sinks
+# written. A preview only defines what each node would produce, over samples of its sources, and never writes a sink
+# (a `write` node shows the rows it would write). Each kind has a handler per mode, side by side in STEP_KINDS.
+
+
+class StepContext:
+    """What a step handler gets besides its step: the Spark session and the parameters of the mode it runs in."""
+
+    def __init__(self, session, mode, emit=None, limit=None, sample_rows=None, samples=None):
+        self.session = session
+        self.mode = mode  # "batch" or "preview"
+        self.emit = emit  # batch: writes an event
+        self.limit = limit  # preview: rows shown per node
+        self.sample_rows = sample_rows  # preview: most rows read from a source
+        self.samples = samples  # preview: source samples kept between requests (a SampleCache), or None
+
+
+class StepOutcome:
+    """What a step produced: the relation its node shows in a preview, the rows it reported or wrote (batch), the
+    rows to show (preview) and the temporary views it defined."""
+
+    def __init__(self, df=None, rows=None, limit=None, views=()):
+        self.df = df
+        self.rows = rows
+        self.limit = limit
+        self.views = list(views)
+
+
+def define_view(ctx, step):
+    df = ctx.session.sql(step["sql"])
+    df.createOrReplaceTempView(step["view"])
+    return StepOutcome(df, views=[step["view"]])
+
+
+def read_whole_source(ctx, step):
+    df = read_source(ctx.session, step, step.get("limit"))
+    df.createOrReplaceTempView(step["view"])
+    return StepOutcome(df, views=[step["view"]])
+
+
+def read_source_sample(ctx, step):
+    df = read_sample(ctx.session, step, ctx.sample_rows, ctx.samples)
+    df.createOrReplaceTempView(step["view"])
+    return StepOutcome(df, views=[step["view"]])
+
+
+def run_action(ctx, step):
+    ctx.session.sql(step["sql"]).collect()
+    return StepOutcome()
+
+
+def report_rows(ctx, step):
+    df = ctx.session.sql(step["sql"])
+    limit = max(0, int(step.get("limit", DEFAULT_LIMIT)))
+    fetched, truncated = head_rows(df, limit)
+    ctx.emit({
+        "type": "rows",
+        "nodeId": step.get("nodeId"),
+        "schema": schema_of(df),
+        "rows": fetched,
+        "truncated": truncated,
+    })
+    return StepOutcome(df, rows=len(fetched))
+
+
+def preview_query(ctx, step):
+    df = ctx.session.sql(step["sql"])
+    limit = ctx.limit if step.get("limit") is None else max(0, min(ctx.limit, int(step["limit"])))
+    return StepOutcome(df, limit=limit)
+
+
+def enforce_check(ctx, step):
+    failed_rows = check_failed_rows(ctx.session.sql(step["sql"]))
+    severity = step.get("severity", "error")
+    description = step.get("description") or "quality check"
+    ctx.emit({
+        "type": "check",
+        "nodeId": step.get("nodeId"),
+        "severity": severity,
+        "description": description,
+        "failedRows": failed_rows,
+    })
+    if failed_rows > 0 and severity == "error":
+        raise StepError("QUALITY_CHECK_FAILED", "%s: %d rows failed the check" % (description, failed_rows))
+    return StepOutcome()
+
+
+def write_sink(ctx, step):
+    return StepOutcome(rows=write_rows(ctx.session, step))
+
+
+def relation_only(ctx, step):
+    """Preview of an action, a check or a sink: the rows of its query, without running it for its effect."""
+    return StepOutcome(ctx.session.sql(step["sql"]))
+
+
+class StepKind:
+    def __init__(self, defines_view, batch, preview):
+        self.defines_view = defines_view
+        self.handlers = {"batch": batch, "preview": preview}
+
+
+STEP_KINDS = {
+    #                  defines a view  batch              preview
+    "view": StepKind(True, define_view, define_view),
+    "read": StepKind(True, read_whole_source, read_source_sample),
+    "action": StepKind(False, run_action, relation_only),
+    "query": StepKind(False, report_rows, preview_query),
+    "check": StepKind(False, enforce_check, relation_only),
+    "write": StepKind(False, write_sink, relation_only),
+}
+
+
+def run_step(ctx, step):
+    """Runs one step with the handler of its kind for the context's mode."""
+    kind = STEP_KINDS.get(step.get("kind"))
+    if kind is None:
+        raise StepError("INVALID_PLAN", "unknown step kind %r" % (step.get("kind"),))
+    return kind.handlers[ctx.mode](ctx, step)
+
+
+def defines_view(step):
+    kind = STEP_KINDS.get(step.get("kind"))
+    return kind is not None and kind.defines_view and bool(step.get("view"))
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Batch mode
 
@@ -271,43 +478,14 @@ def emit(event):
 
 def run_steps(spark, steps):
     global _running_node
+    ctx = StepContext(spark, "batch", emit=emit)
     for index, step in enumerate(steps):
         node_id = step.get("nodeId")
-        kind = step.get("kind")
         _running_node = node_id
-        emit({"type": "step_started", "nodeId": node_id, "index": index, "kind": kind})
+        emit({"type": "step_started", "nodeId": node_id, "index": index, "kind": step.get("kind")})
         started = time.time()
-        rows = None
         try:
-            if kind == "view":
-                spark.sql(step["sql"]).createOrReplaceTempView(step["view"])
-            elif kind == "read":
-                read_source(spark, step, step.get("limit")).createOrReplaceTempView(step["view"])
-            elif kind == "action":
-                spark.sql(step["sql"]).collect()
-            elif kind == "query":
-                df = spark.sql(step["sql"])
-                limit = max(0, int(step.get("limit", DEFAULT_LIMIT)))
-                fetched, truncated = head_rows(df, limit)
-                emit({"type": "rows", "nodeId": node_id, "schema": schema_of(df), "rows": fetched, "truncated": truncated})
-                rows = len(fetched)
-            elif kind == "check":
-                failed_rows = check_failed_rows(spark.sql(step["sql"]))
-                severity = step.get("severity", "error")
-                description = step.get("description") or "quality check"
-                emit({
-                    "type": "check",
-                    "nodeId": node_id,
-                    "severity": severity,
-                    "description": description,
-                    "failedRows": failed_rows,
-                })
-                if failed_rows > 0 and severity == "error":
-                    raise StepError("QUALITY_CHECK_FAILED", "%s: %d rows failed the check" % (description, failed_rows))
-            elif kind == "write":
-                rows = write_rows(spark, step)
-            else:
-                raise StepError("INVALID_PLAN", "unknown step kind %r" % (kind,))
+            outcome = run_step(ctx, step)
         except Exception as exc:  # noqa: BLE001 - every failure is reported with its node
             emit({"type": "failed", "nodeId": node_id, "errorClass": error_class(exc), "message": error_message(exc)})
             print_traceback()
@@ -318,8 +496,8 @@ def run_steps(spark, steps):
             "index": index,
             "durationMs": int((time.time() - started) * 1000),
         }
-        if rows is not None:
-            finished["rows"] = rows
+        if outcome.rows is not None:
+            finished["rows"] = outcome.rows
         emit(finished)
         _running_node = None
     return True
@@ -440,91 +618,15 @@ def answer_steps(steps):
     return last
 
 
-class SampleCache:
-    """Source samples of a preview driver, kept in the JVM between requests.
-
-    An editor previews the same sources over and over while the transformations change: reading a source again (and
-    inferring its schema again) would be most of a preview's time. A sample is reused while its files keep their
-    names, sizes and modification times; sources that are not local files (JDBC, object stores) are read each time.
-    """
-
-    def __init__(self, capacity=16):
-        self.capacity = capacity
-        self.entries = {}
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def _local_path(path):
-        if not path or ("://" in path and not path.startswith("file://")):
-            return None
-        return path[len("file://") :] if path.startswith("file://") else path
-
-    def key(self, step, cap):
-        import glob
-        import hashlib
-
-        source = step.get("source") or {}
-        local = self._local_path(source.get("path"))
-        if local is None:
-            return None
-        files = []
-        for match in sorted(glob.glob(local)) if glob.has_magic(local) else [local]:
-            if os.path.isdir(match):
-                for root, _dirs, names in os.walk(match):
-                    for name in names:
-                        files.append(os.path.join(root, name))
-                        if len(files) > 2000:
-                            return None
-            else:
-                files.append(match)
-        stats = []
-        for path in sorted(files):
-            try:
-                st = os.stat(path)
-            except OSError:
-                return None
-            stats.append([path, st.st_size, st.st_mtime_ns])
-        text = json.dumps([source, cap, stats], sort_keys=True, default=str)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-    def get(self, key):
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                entry["used"] = time.time()
-                return entry["rows"], entry["schema"]
-        return None
-
-    def put(self, key, rows, schema):
-        with self.lock:
-            self.entries[key] = {"rows": rows, "schema": schema, "used": time.time()}
-            while len(self.entries) > self.capacity:
-                del self.entries[min(self.entries, key=lambda k: self.entries[k]["used"])]
-
-
-def read_sample(session, step, sample_rows, samples):
-    """The source's first rows as a local relation: Spark folds filters and projections over it without running jobs."""
-    from pyspark.sql import DataFrame
-
-    cap = sample_rows if step.get("limit") is None else min(int(step["limit"]), sample_rows)
-    key = samples.key(step, cap) if samples is not None else None
-    cached = samples.get(key) if key is not None else None
-    if cached is None:
-        df = read_source(session, step, cap)
-        cached = (df._jdf.collectAsList(), df._jdf.schema())
-        if key is not None:
-            samples.put(key, *cached)
-    return DataFrame(session._jsparkSession.createDataFrame(*cached), session)
-
-
 def preview_plan(session, plan, limit, sample_rows, is_cancelled, samples=None):
     steps = plan.get("steps") or []
     answering = answer_steps(steps)
     view_owner = {}
     for step in steps:
-        if step.get("kind") in ("view", "read") and step.get("view"):
+        if defines_view(step):
             view_owner[normalize_name(step["view"])] = step.get("nodeId")
 
+    ctx = StepContext(session, "preview", limit=limit, sample_rows=sample_rows, samples=samples)
     results = {}
     order = []
     failed = {}
@@ -537,31 +639,16 @@ def preview_plan(session, plan, limit, sample_rows, is_cancelled, samples=None):
             continue
         if is_cancelled():
             raise Cancelled()
-        kind = step.get("kind")
         started = time.time()
         try:
-            df = None
-            node_limit = limit
-            if kind == "read":
-                df = read_sample(session, step, sample_rows, samples)
-                df.createOrReplaceTempView(step["view"])
-                views_of.setdefault(node_id, []).append(step["view"])
-            elif kind == "view":
-                df = session.sql(step["sql"])
-                df.createOrReplaceTempView(step["view"])
-                views_of.setdefault(node_id, []).append(step["view"])
-            elif kind in ("query", "write", "check", "action"):
-                df = session.sql(step["sql"])
-                if kind == "query" and step.get("limit") is not None:
-                    node_limit = max(0, min(limit, int(step["limit"])))
-            else:
-                raise StepError("INVALID_PLAN", "unknown step kind %r" % (kind,))
+            outcome = run_step(ctx, step)
+            views_of.setdefault(node_id, []).extend(outcome.views)
             if answering.get(node_id) == index:
-                rows, truncated = head_rows(df, node_limit)
+                rows, truncated = head_rows(outcome.df, limit if outcome.limit is None else outcome.limit)
                 results[node_id] = {
                     "nodeId": node_id,
                     "ok": True,
-                    "schema": schema_of(df),
+                    "schema": schema_of(outcome.df),
                     "rows": rows,
                     "truncated": truncated,
                     "durationMs": int((time.time() - started) * 1000),

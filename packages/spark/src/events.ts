@@ -77,7 +77,26 @@ export type RunnerEvent =
       readonly message: string
     }
 
-/** Parses the complete lines of a runner events file; a torn last line (still being written) is left out. */
+/**
+ * The `type` of every {@link RunnerEvent}, as the runner writes it; `runner/events.schema.json` lists the same ones
+ * (a test checks both ways).
+ */
+export const RUNNER_EVENT_TYPES: readonly RunnerEvent['type'][] = Object.keys({
+  started: true,
+  step_started: true,
+  step_finished: true,
+  rows: true,
+  check: true,
+  succeeded: true,
+  failed: true,
+} satisfies Record<RunnerEvent['type'], true>) as RunnerEvent['type'][]
+
+const EVENT_TYPES = new Set<string>(RUNNER_EVENT_TYPES)
+
+/**
+ * Parses the complete lines of a runner events file; a torn last line (still being written) is left out, and so is a
+ * line that is not an event of a known type.
+ */
 export function parseRunnerEvents(text: string): RunnerEvent[] {
   const events: RunnerEvent[] = []
   const lines = text.split('\n')
@@ -86,7 +105,11 @@ export function parseRunnerEvents(text: string): RunnerEvent[] {
     if (!line.trim()) continue
     try {
       const value = JSON.parse(line) as unknown
-      if (typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string') {
+      if (
+        typeof value === 'object' &&
+        value !== null &&
+        EVENT_TYPES.has((value as { type?: unknown }).type as string)
+      ) {
         events.push(value as RunnerEvent)
       }
     } catch {
@@ -95,3 +118,59 @@ export function parseRunnerEvents(text: string): RunnerEvent[] {
   }
   return events
 }
+
+/** A node's failure in a preview. */
+export interface PreviewError {
+  /** Spark's error condition (e.g. `UNRESOLVED_COLUMN.WITH_SUGGESTION`), or `UPSTREAM_FAILED`. */
+  readonly errorClass: string
+  /** Spark's message. */
+  readonly message: string
+  /** For `UPSTREAM_FAILED`: the failed node this one reads from. */
+  readonly upstreamNodeId?: string
+}
+
+/** What one node produces in a preview: its schema and first rows, or its error. */
+export type NodePreview =
+  | {
+      readonly nodeId: string
+      readonly ok: true
+      /** Columns of the node's result. */
+      readonly schema: readonly ColumnInfo[]
+      /** The first rows, as plain objects keyed by column name. */
+      readonly rows: readonly Record<string, unknown>[]
+      /** True when the node has more rows than were shown. */
+      readonly truncated: boolean
+      /** Time to compute this node's rows. */
+      readonly durationMs: number
+    }
+  | { readonly nodeId: string; readonly ok: false; readonly error: PreviewError }
+
+/**
+ * One message of the serve driver (the warm preview driver) to its preview session, a JSON line on their loopback
+ * connection: `hello` with the session's token, `ready` once Spark runs, then one answer per preview request.
+ */
+export type ServeMessage =
+  | { readonly type: 'hello'; readonly token: string }
+  | {
+      readonly type: 'ready'
+      readonly appId: string
+      /** The Spark UI, `null` when it is off (as it is for previews). */
+      readonly uiUrl: string | null
+      readonly sparkVersion: string
+      /** Pid of the Python driver. */
+      readonly pid: number
+      /** Pid of the driver JVM. */
+      readonly driverPid: number
+    }
+  | { readonly type: 'result'; readonly id: number; readonly nodes: NodePreview[]; readonly durationMs: number }
+  | { readonly type: 'error'; readonly id: number; readonly errorClass: string; readonly message: string }
+  | { readonly type: 'cancelled'; readonly id: number }
+
+/** The `type` of every {@link ServeMessage}; `runner/events.schema.json` lists the same ones (a test checks both ways). */
+export const SERVE_MESSAGE_TYPES: readonly ServeMessage['type'][] = Object.keys({
+  hello: true,
+  ready: true,
+  result: true,
+  error: true,
+  cancelled: true,
+} satisfies Record<ServeMessage['type'], true>) as ServeMessage['type'][]

@@ -35,12 +35,4 @@ export class LocalSubmitter extends SparkSubmitSubmitter {
     }
     super({ ...options, master: `local[${threads}]`, backend: 'local' })
   }
-
-  protected override defaultConf(): Record<string, string> {
-    return { 'spark.driver.host': '127.0.0.1', 'spark.driver.bindAddress': '127.0.0.1' }
-  }
-
-  protected override defaultEnv(): Record<string, string> {
-    return { SPARK_LOCAL_IP: '127.0.0.1' }
-  }
 }

@@ -7,10 +7,13 @@ import { join } from 'node:path'
 import type { ExecutionPlan } from '@sparkle-studio/core'
 import { StudioError } from '@sparkle-studio/core'
 import PQueue from 'p-queue'
-import type { ColumnInfo } from './events.ts'
+import type { NodePreview, ServeMessage } from './events.ts'
 import { signalGroup, waitGroupGone } from './process.ts'
-import { toPropertiesFile } from './properties-file.ts'
-import { runnerScriptPath, type SparkRuntime } from './runtime.ts'
+import { runnerLaunch } from './runner-launch.ts'
+import type { SparkRuntime } from './runtime.ts'
+
+// Defined with the rest of the runner's protocol; part of this module's API.
+export type { NodePreview, PreviewError } from './events.ts'
 
 /** Rows a preview shows per node when the request does not say. */
 export const DEFAULT_PREVIEW_ROWS = 100
@@ -87,32 +90,6 @@ export interface PreviewOptions {
   readonly signal?: AbortSignal | undefined
 }
 
-/** A node's failure in a preview. */
-export interface PreviewError {
-  /** Spark's error condition (e.g. `UNRESOLVED_COLUMN.WITH_SUGGESTION`), or `UPSTREAM_FAILED`. */
-  readonly errorClass: string
-  /** Spark's message. */
-  readonly message: string
-  /** For `UPSTREAM_FAILED`: the failed node this one reads from. */
-  readonly upstreamNodeId?: string
-}
-
-/** What one node produces in a preview: its schema and first rows, or its error. */
-export type NodePreview =
-  | {
-      readonly nodeId: string
-      readonly ok: true
-      /** Columns of the node's result. */
-      readonly schema: readonly ColumnInfo[]
-      /** The first rows, as plain objects keyed by column name. */
-      readonly rows: readonly Record<string, unknown>[]
-      /** True when the node has more rows than were shown. */
-      readonly truncated: boolean
-      /** Time to compute this node's rows. */
-      readonly durationMs: number
-    }
-  | { readonly nodeId: string; readonly ok: false; readonly error: PreviewError }
-
 /** The answer to a preview request: one entry per node of the plan, in plan order. */
 export interface PreviewResult {
   readonly nodes: readonly NodePreview[]
@@ -134,14 +111,7 @@ export interface PreviewSessionInfo {
   readonly starts: number
 }
 
-type DriverMessage =
-  | { readonly type: 'hello'; readonly token: string }
-  | { readonly type: 'ready'; readonly appId: string; readonly sparkVersion: string }
-  | { readonly type: 'result'; readonly id: number; readonly nodes: NodePreview[]; readonly durationMs: number }
-  | { readonly type: 'error'; readonly id: number; readonly errorClass: string; readonly message: string }
-  | { readonly type: 'cancelled'; readonly id: number }
-
-type Answer = Extract<DriverMessage, { id: number }>
+type Answer = Extract<ServeMessage, { id: number }>
 
 interface Driver {
   readonly child: ChildProcess
@@ -370,19 +340,7 @@ export class PreviewSession {
     const { runtime } = this.#options
     const threads = this.#options.threads ?? 2
     this.#workDir ??= await mkdtemp(join(tmpdir(), 'sparkle-preview-'))
-    const properties = join(this.#workDir, 'spark.properties')
-    const conf: Record<string, string> = {
-      'spark.app.name': 'sparkle:preview',
-      'spark.ui.enabled': 'false',
-      'spark.ui.showConsoleProgress': 'false',
-      'spark.driver.host': '127.0.0.1',
-      'spark.driver.bindAddress': '127.0.0.1',
-      'spark.sql.shuffle.partitions': '1',
-      'spark.sql.adaptive.enabled': 'false',
-      ...this.#options.conf,
-    }
-    await writeFile(properties, toPropertiesFile(conf), { mode: 0o600 })
-
+    const propertiesFile = join(this.#workDir, 'spark.properties')
     const token = randomBytes(24).toString('hex')
     const server = createServer()
     await new Promise<void>((resolve, reject) => {
@@ -391,29 +349,31 @@ export class PreviewSession {
     })
     server.unref()
     const port = (server.address() as { port: number }).port
-    const args = ['--master', `local[${threads}]`, '--properties-file', properties]
-    if (Number(runtime.sparkVersion.split('.')[0]) >= 4) args.push('--load-spark-defaults')
-    args.push(
-      runnerScriptPath(),
-      '--serve',
-      `127.0.0.1:${port}`,
-      '--concurrency',
-      String(this.#options.concurrency ?? 1),
-    )
-    if (this.#options.warmUp === false) args.push('--no-warm-up')
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      ...runtime.env,
-      ...this.#options.env,
-      SPARK_LOCAL_IP: '127.0.0.1',
-      PYTHONUNBUFFERED: '1',
-      SPARKLE_PREVIEW_TOKEN: token,
-    }
-    delete env['PYSPARK_GATEWAY_PORT']
-    delete env['PYSPARK_GATEWAY_SECRET']
+    const launch = runnerLaunch({
+      runtime,
+      master: `local[${threads}]`,
+      mode: 'serve',
+      serve: {
+        address: `127.0.0.1:${port}`,
+        token,
+        concurrency: this.#options.concurrency ?? 1,
+        warmUp: this.#options.warmUp !== false,
+      },
+      propertiesFile,
+      conf: this.#options.conf,
+      env: this.#options.env,
+    })
+    await writeFile(propertiesFile, launch.properties, { mode: 0o600 }).catch((error: unknown) => {
+      server.close()
+      throw error
+    })
 
     this.#starts++
-    const child = spawn(runtime.sparkSubmit, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env })
+    const child = spawn(launch.command, launch.args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: launch.env,
+    })
     child.unref()
     for (const stream of [child.stdout, child.stderr]) {
       let partial = ''
@@ -499,9 +459,9 @@ export class PreviewSession {
         let greeted = false
         readLines(socket, (line) => {
           if (done && !greeted) return
-          let message: DriverMessage
+          let message: ServeMessage
           try {
-            message = JSON.parse(line) as DriverMessage
+            message = JSON.parse(line) as ServeMessage
           } catch {
             socket.destroy()
             return
@@ -529,9 +489,9 @@ export class PreviewSession {
     describe: (e: { code: number | null; signal: string | null; error?: Error }) => string,
   ): void {
     readLines(driver.socket, (line) => {
-      let message: DriverMessage
+      let message: ServeMessage
       try {
-        message = JSON.parse(line) as DriverMessage
+        message = JSON.parse(line) as ServeMessage
       } catch {
         return
       }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionPlan } from '@sparkle-studio/core'
 import type { ColumnInfo, RunnerEvent } from './events.ts'
+import { isLocalMaster } from './runner-launch.ts'
 import type { SparkRuntime } from './runtime.ts'
 import { SparkSubmitSubmitter } from './spark-submit-submitter.ts'
 import type { JobError } from './submitter.ts'
@@ -12,7 +13,8 @@ export interface RunPlanOptions {
   /** The Spark installation to run on (from {@link findSparkRuntime}). */
   readonly runtime: SparkRuntime
   /**
-   * Spark master URL (client mode). A `local` master binds to the loopback interface.
+   * Spark master URL (client mode). A `local` master, or a standalone one on 127.0.0.1, binds to the loopback
+   * interface.
    * @default 'local[*]'
    */
   readonly master?: string | undefined
@@ -75,17 +77,12 @@ export interface PlanRunResult {
 export async function runPlan(plan: ExecutionPlan, options: RunPlanOptions): Promise<PlanRunResult> {
   const started = performance.now()
   const master = options.master ?? 'local[*]'
-  const local = /^local(\[|$)/.test(master)
   const submitter = new SparkSubmitSubmitter({
     runtime: options.runtime,
     master,
-    backend: local ? 'local' : 'spark-submit',
+    backend: isLocalMaster(master) ? 'local' : 'spark-submit',
     baseDir: options.workDir ?? (await mkdtemp(join(tmpdir(), 'sparkle-run-'))),
-    conf: {
-      ...(local ? { 'spark.driver.host': '127.0.0.1', 'spark.driver.bindAddress': '127.0.0.1' } : {}),
-      ...options.conf,
-    },
-    env: local ? { SPARK_LOCAL_IP: '127.0.0.1' } : {},
+    conf: options.conf,
   })
   const { id } = await submitter.submit({
     jobId: 'run',

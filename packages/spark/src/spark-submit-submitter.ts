@@ -19,8 +19,8 @@ import {
 import { deriveJobStatus, isFinalState, type JobSnapshot, needsLogTail } from './job-state.ts'
 import { DEFAULT_LOG_CHUNK, MAX_LOG_CHUNK, readLogChunk, readLogTail } from './log-reader.ts'
 import { groupMembers, isProcessAlive, processStartTime, signalGroup, waitGroupGone } from './process.ts'
-import { toPropertiesFile } from './properties-file.ts'
-import { runnerScriptPath, type SparkRuntime, supervisorScriptPath } from './runtime.ts'
+import { runnerLaunch } from './runner-launch.ts'
+import { type SparkRuntime, supervisorScriptPath } from './runtime.ts'
 import { type FetchLike, fetchProgress } from './spark-rest.ts'
 import type { JobStatus, LogChunk, Submission, SubmitRequest, Submitter, WaitOptions } from './submitter.ts'
 
@@ -83,7 +83,10 @@ export interface SparkSubmitOptions {
 
 /** Options of {@link SparkSubmitSubmitter}: the shared ones plus the master URL and the backend's name. */
 export interface SparkSubmitSubmitterOptions extends SparkSubmitOptions {
-  /** Master URL as spark-submit takes it (`local[2]`, `spark://host:7077`, ...). The driver runs here (client mode). */
+  /**
+   * Master URL as spark-submit takes it (`local[2]`, `spark://host:7077`, ...). The driver runs here (client mode); for
+   * a local master, or a standalone master on the loopback interface, it binds to 127.0.0.1.
+   */
   readonly master: string
   /**
    * Name reported as {@link Submission.backend}.
@@ -183,16 +186,6 @@ export class SparkSubmitSubmitter implements Submitter {
     }
   }
 
-  /** Spark configuration this backend adds under the submitter's, the plan's and the request's own. */
-  protected defaultConf(): Record<string, string> {
-    return {}
-  }
-
-  /** Environment this backend adds under the submitter's own `env`. */
-  protected defaultEnv(): Record<string, string> {
-    return {}
-  }
-
   /**
    * Starts the warm drivers (`warmDrivers`) now rather than after the first submission. Resolves once they were
    * launched (they are ready a few seconds later).
@@ -282,21 +275,23 @@ export class SparkSubmitSubmitter implements Submitter {
     const { runtime } = this.#options
     const files = jobFiles(dir)
     const maxLogBytes = this.#options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
-    const conf: Record<string, string> = {
-      'spark.ui.showConsoleProgress': 'false',
-      ...this.defaultConf(),
-      ...this.#options.conf,
-      ...extraConf,
-    }
-    await writeFile(files.properties, toPropertiesFile(conf), { mode: 0o600 })
+    const launch = runnerLaunch({
+      runtime,
+      master: this.master,
+      mode: 'batch',
+      batch: {
+        plan: files.plan,
+        events: files.events,
+        waitForPlan:
+          opts.warmForMs === undefined ? undefined : { ms: opts.warmForMs, confFile: join(dir, 'conf.json') },
+      },
+      propertiesFile: files.properties,
+      conf: { ...this.#options.conf, ...extraConf },
+      env: this.#options.env,
+    })
+    await writeFile(files.properties, launch.properties, { mode: 0o600 })
     await writeFile(files.events, '', { mode: 0o600 })
 
-    const sparkArgs = ['--master', this.master, '--deploy-mode', 'client', '--properties-file', files.properties]
-    if (Number(runtime.sparkVersion.split('.')[0]) >= 4) sparkArgs.push('--load-spark-defaults')
-    sparkArgs.push(runnerScriptPath(), '--plan', files.plan, '--events', files.events)
-    if (opts.warmForMs !== undefined) {
-      sparkArgs.push('--conf-file', join(dir, 'conf.json'), '--wait-for-plan', String(opts.warmForMs / 1000))
-    }
     const supervisorArgs = [
       supervisorScriptPath(),
       '--dir',
@@ -311,19 +306,9 @@ export class SparkSubmitSubmitter implements Submitter {
       String(this.#options.killGraceMs ?? 10_000),
       ...(opts.warmForMs !== undefined ? ['--warm'] : []),
       '--',
-      runtime.sparkSubmit,
-      ...sparkArgs,
+      launch.command,
+      ...launch.args,
     ]
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      ...runtime.env,
-      ...this.defaultEnv(),
-      ...this.#options.env,
-      PYTHONUNBUFFERED: '1',
-    }
-    // A gateway inherited from a parent PySpark process would hijack the runner's SparkContext.
-    delete env['PYSPARK_GATEWAY_PORT']
-    delete env['PYSPARK_GATEWAY_SECRET']
 
     const out = openSync(files.supervisorLog, 'a', 0o600)
     let pid: number
@@ -334,7 +319,7 @@ export class SparkSubmitSubmitter implements Submitter {
         cwd: dir,
         detached: true,
         stdio: ['ignore', out, out],
-        env,
+        env: launch.env,
       })
       pid = await new Promise<number>((resolvePid, reject) => {
         child.once('error', reject)

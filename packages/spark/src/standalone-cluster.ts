@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { StudioError } from '@sparkle-studio/core'
 import { readLogTail } from './log-reader.ts'
 import { signalGroup, waitGroupGone } from './process.ts'
+import { LOOPBACK_ENV } from './runner-launch.ts'
 import type { SparkRuntime } from './runtime.ts'
 
 /** Options of {@link startStandaloneCluster}. */
@@ -98,7 +99,7 @@ export async function startStandaloneCluster(options: StandaloneClusterOptions):
   const env = {
     ...process.env,
     ...runtime.env,
-    SPARK_LOCAL_IP: '127.0.0.1',
+    ...LOOPBACK_ENV,
     SPARK_DAEMON_MEMORY: process.env['SPARK_DAEMON_MEMORY'] ?? '512m',
   }
   const children: { child: ChildProcess; name: string; log: string; exit?: string }[] = []
