@@ -12,6 +12,15 @@ export type {
   PreviewSessionOptions,
 } from './preview-session.ts'
 export { DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS, PreviewSession } from './preview-session.ts'
+export type {
+  ExecutedRun,
+  ExecutionAbortCause,
+  RunExecutionContext,
+  RunExecutionOutcome,
+  RunFailure,
+  SparkRunExecutorOptions,
+} from './run-executor.ts'
+export { SparkRunExecutor } from './run-executor.ts'
 export type { NodeRows, PlanRunResult, RunPlanOptions } from './run-plan.ts'
 export { runPlan } from './run-plan.ts'
 export type { FindSparkRuntimeOptions, SparkRuntime, SparkRuntimeSource } from './runtime.ts'
