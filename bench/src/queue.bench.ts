@@ -1,6 +1,6 @@
 // The run queue against pg-boss 12.17 on the same throwaway PostgreSQL database, in the same run:
 // (a) claim + complete throughput with a no-op executor, (b) enqueue-to-claim latency with an idle worker.
-import { migrateToLatest, openDatabase, type RunExecutor, RunStore, Worker } from '@sparkle-studio/spark/store'
+import { migrateToLatest, openDatabase, type RunExecutor, RunQueue, RunStore, Worker } from '@sparkle-studio/runs'
 import pg from 'pg'
 import { PgBoss } from 'pg-boss'
 import { type BenchResult, type BenchRow, quantile, round, runIfMain } from './lib.ts'
@@ -59,7 +59,13 @@ async function oursThroughput(url: string, concurrency: number): Promise<number>
         return { status: 'succeeded' }
       },
     }
-    const worker = new Worker({ store, executor, notifications: database, concurrency, logger: quiet })
+    const worker = new Worker({
+      queue: new RunQueue({ db: database.db }),
+      executor,
+      notifications: database,
+      concurrency,
+      logger: quiet,
+    })
     const t0 = performance.now()
     await worker.start()
     await until(async () => {
@@ -124,7 +130,6 @@ async function oursLatency(url: string): Promise<number[]> {
   const producerDb = await openDatabase({ url, poolSize: 2 })
   try {
     await migrateToLatest(workerDb.db)
-    const store = new RunStore({ db: workerDb.db })
     const producer = new RunStore({ db: producerDb.db })
     let started: (() => void) | undefined
     const executor: RunExecutor = {
@@ -133,7 +138,13 @@ async function oursLatency(url: string): Promise<number[]> {
         return { status: 'succeeded' }
       },
     }
-    const worker = new Worker({ store, executor, notifications: workerDb, concurrency: 10, logger: quiet })
+    const worker = new Worker({
+      queue: new RunQueue({ db: workerDb.db }),
+      executor,
+      notifications: workerDb,
+      concurrency: 10,
+      logger: quiet,
+    })
     await worker.start()
     const times: number[] = []
     for (let i = 0; i < LATENCY_JOBS + 5; i++) {

@@ -84,7 +84,7 @@ export async function recordSubmission(
   if (Number(rows[0]?.n ?? 0) === 0) throw leaseLost(ref.runId)
 }
 
-/** One attempt to finish, for {@link RunStore.finishAttempts}. */
+/** One attempt to finish, for {@link RunQueue.finishAttempts}. */
 export interface FinishItem {
   readonly ref: AttemptRef
   readonly outcome: AttemptOutcome

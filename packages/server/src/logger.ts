@@ -5,10 +5,15 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 /** A structured logger. */
 export interface Logger {
+  /** Logs details useful when tracing a problem. */
   debug(message: string, fields?: Record<string, unknown>): void
+  /** Logs what happened (requests, starts, stops). */
   info(message: string, fields?: Record<string, unknown>): void
+  /** Logs something that went wrong and was handled. */
   warn(message: string, fields?: Record<string, unknown>): void
+  /** Logs something that went wrong and was not handled. */
   error(message: string, fields?: Record<string, unknown>): void
+  /** A logger that adds `fields` to every line. */
   child(fields: Record<string, unknown>): Logger
 }
 

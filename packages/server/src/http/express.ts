@@ -4,13 +4,11 @@ import type { Studio } from '../studio.ts'
 import { createStudioHandler, type HandlerOptions } from './handler.ts'
 import { serveNode } from './node.ts'
 
-/** The parts of an Express request the adapter reads. */
-export interface ExpressLikeRequest extends IncomingMessage {
-  /** The URL below the mount point (Express rewrites `url` for mounted middleware). */
-  url?: string | undefined
-  /** A body parsed by a body parser in front of the API (`express.json()`), if any. */
-  body?: unknown
-}
+/**
+ * An Express request as the adapter reads it: a node request whose `url` is below the mount point (Express rewrites
+ * it for mounted middleware), with the `body` a body parser in front of the API (`express.json()`) may have parsed.
+ */
+export type ExpressLikeRequest = IncomingMessage & { body?: unknown }
 
 /** An Express (or Connect) middleware. */
 export type ExpressLikeMiddleware = (
