@@ -57,19 +57,36 @@ export function checkSignal(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new StudioError('JOB_CANCELLED', 'aborted')
 }
 
-/** What a store object is built from (the options of RunStore and RunQueue). */
-export interface ContextOptions {
+/** Options of {@link RunStore} and {@link RunQueue} (give both the same options). */
+export interface RunStoreOptions {
+  /** The store's database (from `openDatabase`), migrated with `migrateToLatest`. */
   readonly db: Kysely<StoreSchema>
+  /**
+   * Backoff between the attempts of a run.
+   * @default `DEFAULT_RETRY_POLICY`
+   */
   readonly retry?: RetryPolicy | undefined
+  /**
+   * The clock. Leases, due times and timestamps use the database server's clock when absent, so that workers on
+   * several machines agree; inject one in tests.
+   */
   readonly now?: (() => Date) | undefined
+  /**
+   * Ids of runs and backfills.
+   * @default crypto.randomUUID
+   */
   readonly randomId?: (() => string) | undefined
+  /**
+   * Source of randomness for backoff jitter, in [0, 1).
+   * @default Math.random
+   */
   readonly random?: (() => number) | undefined
 }
 
 const contexts = new WeakMap<object, StoreContext>()
 
 /** Builds the context of a RunStore or RunQueue from its options and keeps it for {@link contextOf}. */
-export function bindContext(owner: object, options: ContextOptions): void {
+export function bindContext(owner: object, options: RunStoreOptions): void {
   const clock = options.now
   contexts.set(owner, {
     db: options.db,

@@ -12,9 +12,8 @@ import {
   releaseRuns,
 } from './attempts.ts'
 import { type Claim, type ClaimRequest, claimRuns, type HeartbeatResult, renewLeases } from './claim.ts'
-import { bindContext, contextOf } from './context.ts'
+import { bindContext, contextOf, type RunStoreOptions } from './context.ts'
 import { acquireLease, releaseLease } from './leases.ts'
-import type { RunStoreOptions } from './run-store.ts'
 import type { StoreSchema } from './schema.ts'
 
 /**

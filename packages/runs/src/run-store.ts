@@ -12,8 +12,7 @@ import {
   getBackfill,
   listBackfills,
 } from './backfills.ts'
-import type { RetryPolicy } from './backoff.ts'
-import { bindContext, checkSignal, contextOf, notFound } from './context.ts'
+import { bindContext, checkSignal, contextOf, notFound, type RunStoreOptions } from './context.ts'
 import { type EnqueueRequest, type EnqueueResult, enqueueRuns } from './enqueue.ts'
 import type { Run, RunAttempt, RunEvent } from './run.ts'
 import {
@@ -29,31 +28,7 @@ import {
 } from './run-queries.ts'
 import type { StoreSchema } from './schema.ts'
 
-/** Options of {@link RunStore} and {@link RunQueue} (give both the same options). */
-export interface RunStoreOptions {
-  /** The store's database (from {@link openDatabase}), migrated with {@link migrateToLatest}. */
-  readonly db: Kysely<StoreSchema>
-  /**
-   * Backoff between the attempts of a run.
-   * @default {@link DEFAULT_RETRY_POLICY}
-   */
-  readonly retry?: RetryPolicy | undefined
-  /**
-   * The clock. Leases, due times and timestamps use the database server's clock when absent, so that workers on
-   * several machines agree; inject one in tests.
-   */
-  readonly now?: (() => Date) | undefined
-  /**
-   * Ids of runs and backfills.
-   * @default crypto.randomUUID
-   */
-  readonly randomId?: (() => string) | undefined
-  /**
-   * Source of randomness for backoff jitter, in [0, 1).
-   * @default Math.random
-   */
-  readonly random?: (() => number) | undefined
-}
+export type { RunStoreOptions } from './context.ts'
 
 /**
  * The run store as a host sees it: enqueue, read, list, cancel and retry runs, read their attempts and events, and
