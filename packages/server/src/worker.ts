@@ -78,7 +78,8 @@ export async function createStudioWorker(
 ): Promise<Worker> {
   const logger = workerLogger(studio.log.child({ component: 'worker' }))
   const executor = new SparkRunExecutor({
-    submitter: await studio.submitter(),
+    // Spark is found when the first run starts: a worker without Spark starts, and fails runs with the reason.
+    submitter: () => studio.submitter(),
     resolvePlan: (run: Run, { signal }) => studio.resolvePlan(run, { signal }),
   })
   const workerId = `${hostname()}-${process.pid}`

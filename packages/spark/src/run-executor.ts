@@ -60,8 +60,11 @@ const errorMessage = (error: unknown): string => (error instanceof Error ? error
 
 /** Options of {@link SparkRunExecutor}. */
 export interface SparkRunExecutorOptions<R extends ExecutedRun = ExecutedRun> {
-  /** The Spark backend runs are submitted to. */
-  readonly submitter: Submitter
+  /**
+   * The Spark backend runs are submitted to, or a function that gives it on first use (so that a worker starts, and
+   * fails each run with the reason, on a machine where Spark is missing).
+   */
+  readonly submitter: Submitter | (() => Promise<Submitter>)
   /**
    * Compiles the run's pipeline at `run.revision` with `run.params` into a plan (the host reads the document from
    * git and calls core's compiler). A `VALIDATION_FAILED` or `NOT_FOUND` error fails the run without retries.
@@ -106,10 +109,26 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
     this.#options = options
   }
 
+  #submitter(): Promise<Submitter> {
+    const { submitter } = this.#options
+    return typeof submitter === 'function' ? submitter() : Promise.resolve(submitter)
+  }
+
   /** Resolves the plan, submits it, records the submission and follows the job to its end. */
   async execute(ctx: RunExecutionContext<R>): Promise<ExecutionOutcome> {
-    const { submitter } = this.#options
+    let submitter: Submitter
     let plan: ExecutionPlan
+    try {
+      submitter = await this.#submitter()
+    } catch (error) {
+      return {
+        status: 'failed',
+        error: {
+          message: `Spark is not available: ${errorMessage(error)}`,
+          ...(isStudioError(error) ? { code: error.code } : {}),
+        },
+      }
+    }
     try {
       plan = await this.#options.resolvePlan(ctx.run, { signal: ctx.signal })
     } catch (error) {
@@ -145,13 +164,14 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
 
   /** Resumes a job another worker submitted: records its result if it ended, or waits on it if it still runs. */
   async reattach(ctx: RunExecutionContext<R>, submissionId: string): Promise<ExecutionOutcome> {
+    const submitter = await this.#submitter()
     let status: JobStatus
     try {
       // No signal: a quick read, and a cancel requested meanwhile is carried out below, on the job itself.
-      status = await this.#options.submitter.status(submissionId)
+      status = await submitter.status(submissionId)
     } catch (error) {
       if (!hasErrorCode(error, 'NOT_FOUND')) throw error
-      ctx.log(`submission ${submissionId} is unknown to the ${this.#options.submitter.backend} backend`)
+      ctx.log(`submission ${submissionId} is unknown to the ${submitter.backend} backend`)
       return {
         status: 'lost',
         error: { code: 'LOST', message: `submission ${submissionId} is unknown: ${errorMessage(error)}` },
@@ -163,7 +183,7 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
   }
 
   async #follow(ctx: RunExecutionContext<R>, submissionId: string): Promise<ExecutionOutcome> {
-    const { submitter } = this.#options
+    const submitter = await this.#submitter()
     const onAbort = () => {
       if (ctx.abortCause() === 'cancel') void submitter.cancel(submissionId).catch(() => {})
     }

@@ -215,6 +215,11 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         json: { success: true, data },
       }
     } catch (error) {
+      if (request.signal.aborted && !isStudioError(error)) {
+        // The client went away and the work was stopped for it: nothing to answer, nothing went wrong here.
+        done(499)
+        return { status: 499, empty: true, headers }
+      }
       const { status, json } = errorResponse(error, requestId, log)
       done(status)
       return { status, headers: { ...headers, 'content-type': 'application/json; charset=utf-8' }, json }
