@@ -112,6 +112,8 @@ export interface BackfillRequest {
    * @default 1
    */
   readonly maxAttempts?: number | undefined
+  /** Who asked for the backfill (the host's principal id), kept with each of its runs. */
+  readonly requestedBy?: string | undefined
 }
 
 /** One partition of a backfill plan. */

@@ -153,7 +153,7 @@ export async function createBackfill(ctx: StoreContext, request: BackfillRequest
     })
     return { backfill: null, dryRun: true, partitions, actions: countActions(partitions) }
   }
-  const creation = await ctx.db.transaction().execute((trx) => writeBackfill(ctx, trx, plan, keys))
+  const creation = await ctx.db.transaction().execute((trx) => writeBackfill(ctx, trx, plan, keys, request.requestedBy))
   if (creation.actions.create + creation.actions.rerun > 0) await notify(ctx.db, RUNS_CHANNEL)
   return creation
 }
@@ -163,6 +163,7 @@ async function writeBackfill(
   trx: Transaction<StoreSchema>,
   plan: BackfillPlan,
   keys: readonly string[],
+  requestedBy: string | undefined,
 ): Promise<BackfillCreation> {
   const id = ctx.randomId()
   const clock = ctx.clock?.()
@@ -198,6 +199,7 @@ async function writeBackfill(
               params: p.params,
               priority: plan.priority,
               maxAttempts: plan.maxAttempts,
+              requestedBy,
             },
             { backfillId: id, partitionKey: p.key },
             keys[i],
@@ -215,7 +217,7 @@ async function writeBackfill(
     let runId: string
     let status: RunStatus
     if (action === 'rerun' && old) {
-      const run = await rerunLocked(ctx, trx, old, id)
+      const run = await rerunLocked(ctx, trx, old, id, requestedBy)
       runId = run.id
       status = run.status
     } else if (action === 'skip' && old) {

@@ -45,6 +45,8 @@ export interface EnqueueRequest {
   readonly maxAttempts?: number | undefined
   /** Do not claim the run before this moment. */
   readonly runAfter?: Date | undefined
+  /** Who queued the run (the host's principal id), kept with the run. */
+  readonly requestedBy?: string | undefined
 }
 
 /** The run an enqueue request resolved to. */
@@ -160,6 +162,7 @@ export function newRunRow(
     partition_key: origin.partitionKey ?? null,
     schedule_slot: origin.scheduleSlot ?? null,
     retry_of: origin.retryOf ?? null,
+    requested_by: request.requestedBy ?? null,
   }
   const clock = ctx.clock?.()
   if (clock) {

@@ -110,6 +110,13 @@ const migrations: Record<string, Migration> = {
       for (const statement of runStoreTables) await sql.raw(statement).execute(db)
     },
   },
+  // Who queued and who cancelled each run (principal ids from the host).
+  '0002_run_attribution': {
+    async up(db) {
+      await sql.raw('ALTER TABLE runs ADD COLUMN requested_by text').execute(db)
+      await sql.raw('ALTER TABLE runs ADD COLUMN cancelled_by text').execute(db)
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -175,7 +175,7 @@ async function lockRun(trx: Transaction<StoreSchema>, id: string): Promise<Selec
  * Cancels a run: a queued or retrying run is cancelled at once; for a run in progress a cancel is requested, which
  * its worker carries out (it cancels the Spark job). A finished run is returned unchanged.
  */
-export async function cancelRun(ctx: StoreContext, id: string, reason?: string): Promise<Run> {
+export async function cancelRun(ctx: StoreContext, id: string, reason?: string, by?: string): Promise<Run> {
   const { run, requested } = await ctx.db.transaction().execute(async (trx) => {
     const row = await lockRun(trx, id)
     const status = row.status as RunStatus
@@ -183,7 +183,13 @@ export async function cancelRun(ctx: StoreContext, id: string, reason?: string):
     if (status === 'queued' || status === 'retrying') {
       const updated = await trx
         .updateTable('runs')
-        .set({ status: 'cancelled', finished_at: now, updated_at: now, cancel_requested_at: now })
+        .set({
+          status: 'cancelled',
+          finished_at: now,
+          updated_at: now,
+          cancel_requested_at: now,
+          cancelled_by: by ?? null,
+        })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -200,7 +206,7 @@ export async function cancelRun(ctx: StoreContext, id: string, reason?: string):
     if ((status === 'submitting' || status === 'running') && row.cancel_requested_at === null) {
       const updated = await trx
         .updateTable('runs')
-        .set({ cancel_requested_at: now, updated_at: now })
+        .set({ cancel_requested_at: now, updated_at: now, cancelled_by: by ?? null })
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -238,6 +244,7 @@ export async function rerunLocked(
   trx: Transaction<StoreSchema>,
   old: Selectable<RunsTable>,
   backfillId: string | null = old.backfill_id,
+  requestedBy?: string,
 ): Promise<Run> {
   if (old.idempotency_key !== null) {
     await trx.updateTable('runs').set({ idempotency_key: null }).where('id', '=', old.id).execute()
@@ -250,6 +257,7 @@ export async function rerunLocked(
       params: old.params,
       priority: old.priority,
       maxAttempts: old.max_attempts,
+      requestedBy,
     },
     {
       backfillId: backfillId ?? undefined,
@@ -272,7 +280,7 @@ export async function rerunLocked(
  *
  * @throws `CONFLICT` when the run is not finished or was already retried.
  */
-export async function retryRun(ctx: StoreContext, id: string): Promise<Run> {
+export async function retryRun(ctx: StoreContext, id: string, by?: string): Promise<Run> {
   const run = await ctx.db.transaction().execute(async (trx) => {
     const old = await lockRun(trx, id)
     if (!isFinalRunStatus(old.status as RunStatus)) {
@@ -289,7 +297,7 @@ export async function retryRun(ctx: StoreContext, id: string): Promise<Run> {
         retriedBy: retried.id,
       })
     }
-    return rerunLocked(ctx, trx, old)
+    return rerunLocked(ctx, trx, old, old.backfill_id, by)
   })
   await notify(ctx.db, RUNS_CHANNEL)
   return run

@@ -315,4 +315,22 @@ describe.each(dialects)('run store on %s', (dialect) => {
     await new Promise((r) => setTimeout(r, 20))
     expect(await store.acquireLease('scheduler', 'a', 60_000)).toBe(true)
   })
+
+  it('keeps who queued, cancelled and retried a run', async () => {
+    const { run } = await store.enqueue({ pipeline: 'orders', requestedBy: 'key:ada' })
+    expect(run.requestedBy).toBe('key:ada')
+    const cancelled = await store.cancel(run.id, { by: 'jwt:grace' })
+    expect(cancelled).toMatchObject({ status: 'cancelled', cancelledBy: 'jwt:grace' })
+    const retried = await store.retry(run.id, { by: 'host:linus' })
+    expect(retried).toMatchObject({ requestedBy: 'host:linus', retryOf: run.id, cancelledBy: null })
+    const { backfill } = await store.createBackfill({
+      pipeline: 'orders',
+      start: '2026-11-01',
+      end: '2026-11-03',
+      grain: 'day',
+      requestedBy: 'key:ada',
+    })
+    const { runs } = await store.list({ backfillId: backfill?.id ?? '' })
+    expect(runs.map((r) => r.requestedBy)).toEqual(['key:ada', 'key:ada'])
+  })
 })

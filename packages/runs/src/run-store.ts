@@ -114,10 +114,15 @@ export class RunStore {
    */
   async cancel(
     id: string,
-    options: { readonly reason?: string | undefined; readonly signal?: AbortSignal | undefined } = {},
+    options: {
+      readonly reason?: string | undefined
+      /** Who cancels (the host's principal id), kept with the run. */
+      readonly by?: string | undefined
+      readonly signal?: AbortSignal | undefined
+    } = {},
   ): Promise<Run> {
     checkSignal(options.signal)
-    return cancelRun(contextOf(this), id, options.reason)
+    return cancelRun(contextOf(this), id, options.reason, options.by)
   }
 
   /**
@@ -126,9 +131,16 @@ export class RunStore {
    *
    * @throws `CONFLICT` when the run is still in progress or was already retried; `NOT_FOUND` when it does not exist.
    */
-  async retry(id: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<Run> {
+  async retry(
+    id: string,
+    options: {
+      /** Who retries (the host's principal id): the new run's `requestedBy`. */
+      readonly by?: string | undefined
+      readonly signal?: AbortSignal | undefined
+    } = {},
+  ): Promise<Run> {
     checkSignal(options.signal)
-    return retryRun(contextOf(this), id)
+    return retryRun(contextOf(this), id, options.by)
   }
 
   /**

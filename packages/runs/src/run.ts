@@ -57,6 +57,10 @@ export interface Run {
   /** When the first attempt was claimed. */
   readonly startedAt: Date | null
   readonly finishedAt: Date | null
+  /** Who queued the run (the host's principal id), when the host said. */
+  readonly requestedBy: string | null
+  /** Who cancelled the run, when the host said. */
+  readonly cancelledBy: string | null
 }
 
 /** One execution attempt of a run. */
@@ -121,6 +125,8 @@ export function toRun(row: Selectable<RunsTable>): Run {
     leaseOwner: row.lease_owner,
     leaseExpiresAt: toDateOrNull(row.lease_expires_at),
     cancelRequestedAt: toDateOrNull(row.cancel_requested_at),
+    requestedBy: row.requested_by ?? null,
+    cancelledBy: row.cancelled_by ?? null,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     startedAt: toDateOrNull(row.started_at),

@@ -25,6 +25,10 @@ export interface RunsTable {
   lease_owner: ColumnType<string | null, string | null | undefined, string | null>
   lease_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   cancel_requested_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** Who queued the run (a principal id of the host), when known. */
+  requested_by: ColumnType<string | null, string | null | undefined, string | null>
+  /** Who cancelled the run, when known. */
+  cancelled_by: ColumnType<string | null, string | null | undefined, string | null>
   created_at: ColumnType<Date, Date | string | undefined, never>
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
   started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
