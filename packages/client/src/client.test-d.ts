@@ -21,6 +21,37 @@ expectTypeOf(client.run)
   .toEqualTypeOf<'queued' | 'submitting' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled'>()
 expectTypeOf(client.listExecutions).returns.resolves.toHaveProperty('items').toBeArray()
 
+// API keys and the audit log: the secret comes back once, from createKey.
+expectTypeOf(client.createKey).toBeCallableWith({
+  body: { name: 'ci', role: 'editor', expiresAt: '2027-01-01T00:00:00Z' },
+})
+// @ts-expect-error a role the API does not know
+void client.createKey({ body: { name: 'ci', role: 'owner' } })
+expectTypeOf(client.createKey).returns.resolves.toHaveProperty('secret').toEqualTypeOf<string>()
+expectTypeOf(client.createKey).returns.resolves.toHaveProperty('key').toHaveProperty('prefix').toEqualTypeOf<string>()
+expectTypeOf(client.listKeys).toBeCallableWith()
+expectTypeOf(client.listKeys).returns.resolves.items.toHaveProperty('revokedAt').toEqualTypeOf<string | undefined>()
+// @ts-expect-error revoking needs the key id
+void client.revokeKey()
+expectTypeOf(client.revokeKey).returns.resolves.toHaveProperty('role').toEqualTypeOf<'viewer' | 'editor' | 'admin'>()
+expectTypeOf(client.listAudit).toBeCallableWith({ query: { principal: 'u1', route: 'savePipeline', limit: 50 } })
+expectTypeOf(client.listAudit)
+  .returns.resolves.toHaveProperty('items')
+  .items.toHaveProperty('principal')
+  .toEqualTypeOf<{
+    id: string
+    name: string
+    via: 'key' | 'jwt' | 'host'
+  }>()
+expectTypeOf(client.getExecution).returns.resolves.toHaveProperty('requestedBy').toEqualTypeOf<string | undefined>()
+expectTypeOf(client.health).returns.resolves.toHaveProperty('checks').toBeNullable()
+
+// The token: a string, or a function for a refreshed one.
+createStudioClient({ baseUrl: 'http://localhost:3000', token: 'sk_live_x' })
+createStudioClient({ baseUrl: 'http://localhost:3000', token: async () => 'jwt' })
+// @ts-expect-error a token is a string
+createStudioClient({ baseUrl: 'http://localhost:3000', token: 42 })
+
 // Commit ids are named `commit` everywhere.
 expectTypeOf(client.pipelineHistory).returns.resolves.items.toEqualTypeOf<{
   commit: string

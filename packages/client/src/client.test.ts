@@ -5,12 +5,16 @@ import { formatRunStreamEvent, routes, toRunStreamEvent } from '@sparkle-studio/
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createStudioClient } from './client.ts'
 import {
+  ApiAuthError,
   ApiConflictError,
   ApiError,
   ApiNetworkError,
   ApiNotFoundError,
+  ApiRateLimitError,
   ApiValidationError,
   isApiError,
+  parseRetryAfter,
+  toApiError,
 } from './errors.ts'
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void
@@ -24,8 +28,9 @@ const seen: {
   body?: string
 }[] = []
 
-function json(res: ServerResponse, status: number, body: unknown) {
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.statusCode = status
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v)
   res.setHeader('content-type', 'application/json')
   res.setHeader('x-request-id', 'req-1')
   res.end(JSON.stringify(body))
@@ -124,6 +129,115 @@ describe('createStudioClient (against a loopback HTTP server)', () => {
     })
     expect(calls).toBe(1)
   }, 20_000)
+
+  it('maps the transport and safety codes to their classes, and a 429 to ApiRateLimitError with retryAfterS', () => {
+    const cases = [
+      [415, 'UNSUPPORTED_MEDIA_TYPE', ApiValidationError],
+      [405, 'METHOD_NOT_ALLOWED', ApiValidationError],
+      [421, 'MISDIRECTED_REQUEST', ApiAuthError],
+      [401, 'UNAUTHORIZED', ApiAuthError],
+      [403, 'FORBIDDEN', ApiAuthError],
+      [429, 'RATE_LIMITED', ApiRateLimitError],
+    ] as const
+    for (const [status, code, Class] of cases) {
+      const error = toApiError(status, { success: false, error: { code, message: 'm' } })
+      expect(error, code).toBeInstanceOf(Class)
+      expect(error, code).toMatchObject({ status, code })
+    }
+    const limited = toApiError(429, { error: { code: 'RATE_LIMITED', message: 'slow down' } }, 'r', { retryAfter: '7' })
+    expect(limited).toMatchObject({ name: 'ApiRateLimitError', retryAfterS: 7, requestId: 'r' })
+    expect(isApiError(limited)).toBe(true)
+    // The server's details stand in for a missing header; a proxy's bare 429 is still a rate limit.
+    const fromDetails = toApiError(429, { error: { code: 'RATE_LIMITED', message: 'm', details: { retryAfterS: 12 } } })
+    expect(fromDetails).toMatchObject({ retryAfterS: 12 })
+    const bare = toApiError(429, undefined, undefined, { retryAfter: null })
+    expect(bare).toBeInstanceOf(ApiRateLimitError)
+    expect(bare).toMatchObject({ code: 'RATE_LIMITED', retryAfterS: undefined })
+    expect(toApiError(401, 'Unauthorized')).toBeInstanceOf(ApiAuthError)
+    expect(toApiError(404, undefined)).toMatchObject({ code: 'BAD_REQUEST' })
+  })
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-10-21T07:27:30Z')
+    expect(parseRetryAfter('3', now)).toBe(3)
+    expect(parseRetryAfter(' 0 ', now)).toBe(0)
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT', now)).toBe(30)
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:00:00 GMT', now)).toBe(0)
+    for (const bad of [null, undefined, '', '-1', '1.5', 'soon', '2026-10-21'])
+      expect(parseRetryAfter(bad, now)).toBe(undefined)
+  })
+
+  it('retries a 429 of an idempotent call only when Retry-After is at most 5 s, never a POST that is not idempotent', async () => {
+    let calls = 0
+    let retryAfter: string | undefined = '0'
+    handler = (_req, _body, res) => {
+      calls++
+      if (calls === 1)
+        json(
+          res,
+          429,
+          { success: false, error: { code: 'RATE_LIMITED', message: 'slow down' } },
+          retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+        )
+      else json(res, 200, { success: true, data: [] })
+    }
+    const client = createStudioClient({ baseUrl, retries: 2 })
+    await expect(client.listPipelines()).resolves.toEqual([])
+    expect(calls).toBe(2)
+    for (const [wait, expected] of [
+      ['30', 30],
+      [undefined, undefined],
+    ] as const) {
+      calls = 0
+      retryAfter = wait
+      const error = await client.listPipelines().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ApiRateLimitError)
+      expect(error).toMatchObject({ status: 429, code: 'RATE_LIMITED', retryAfterS: expected })
+      expect(calls).toBe(1)
+    }
+    calls = 0
+    retryAfter = '0'
+    await expect(client.createKey({ body: { name: 'ci', role: 'viewer' } })).rejects.toBeInstanceOf(ApiRateLimitError)
+    expect(calls).toBe(1)
+  })
+
+  it('sends the token as a bearer credential on every call and stream, asking a token function each time', async () => {
+    handler = (req, _body, res) => {
+      if (req.url?.endsWith('/events')) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        res.end(formatRunStreamEvent({ event: 'end', data: { status: 'succeeded' } }))
+      } else json(res, 201, { success: true, data: { key: { id: 'k1' }, secret: 'sk_live_x' } })
+    }
+    const fixed = createStudioClient({ baseUrl, token: 'sk_live_abc', headers: { Authorization: 'Basic old' } })
+    await fixed.createKey({ body: { name: 'ci', role: 'editor' } })
+    for await (const _ of fixed.streamExecutionEvents('r1')) void _
+    expect(seen.map((s) => s.headers?.authorization)).toEqual(['Bearer sk_live_abc', 'Bearer sk_live_abc'])
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/v1/keys', body: '{"name":"ci","role":"editor"}' })
+
+    seen.length = 0
+    let issued = 0
+    const rotating = createStudioClient({ baseUrl, token: async () => `jwt-${++issued}` })
+    await rotating.listKeys({ query: { includeRevoked: true } })
+    await rotating.revokeKey({ params: { id: 'k1' } })
+    for await (const _ of rotating.executionEvents({ params: { id: 'r1' } })) void _
+    expect(seen.map((s) => `${s.method} ${s.url} ${s.headers?.authorization}`)).toEqual([
+      'GET /api/v1/keys?includeRevoked=true Bearer jwt-1',
+      'DELETE /api/v1/keys/k1 Bearer jwt-2',
+      'GET /api/v1/executions/r1/events Bearer jwt-3',
+    ])
+
+    seen.length = 0
+    const failing = createStudioClient({
+      baseUrl,
+      token: () => {
+        throw new Error('not signed in')
+      },
+    })
+    await expect(failing.listKeys()).rejects.toThrow('not signed in')
+    expect(seen).toEqual([])
+    await createStudioClient({ baseUrl }).listAudit({ query: { limit: 10 } })
+    expect(seen[0]?.headers).not.toHaveProperty('authorization')
+  })
 
   it('uses a custom fetch, runs hooks, and aborts with a signal', async () => {
     const used: string[] = []

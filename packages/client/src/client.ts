@@ -10,7 +10,7 @@ import {
   routes,
 } from '@sparkle-studio/core/routes'
 import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky'
-import { ApiError, ApiNetworkError, toApiError } from './errors.ts'
+import { ApiError, ApiNetworkError, parseRetryAfter, toApiError } from './errors.ts'
 import { runStreamEvents, streamEvents } from './sse.ts'
 
 /** What a `beforeRequest` hook gets; it may return a new `Request` to send instead. */
@@ -27,7 +27,7 @@ export interface AfterResponseState {
   readonly route: RouteName
 }
 
-/** A hook run before each request (add auth headers, trace ids). */
+/** A hook run before each request (trace ids, request signing); credentials go in the `token` option. */
 export type BeforeRequestHook = (state: BeforeRequestState) => Request | undefined | Promise<Request | undefined>
 /** A hook run after each response (metrics, logging). */
 export type AfterResponseHook = (state: AfterResponseState) => void | Promise<void>
@@ -38,6 +38,15 @@ export interface StudioClientHooks {
   readonly afterResponse?: readonly AfterResponseHook[]
 }
 
+/**
+ * The credential of a client: an API key (`sk_live_…`) or a JWT, or a function that gives one for each request (to
+ * hand out a JWT refreshed before it expires).
+ */
+export type StudioToken = string | (() => string | Promise<string>)
+
+/** The longest `Retry-After` (in seconds) the client waits out by itself before retrying a 429. */
+const MAX_RATE_LIMIT_WAIT_S = 5
+
 /** Options of {@link createStudioClient}. */
 export interface StudioClientOptions {
   /** The server's base URL, e.g. `http://localhost:3000`. Routes are under `/api/v1`. */
@@ -47,11 +56,21 @@ export interface StudioClientOptions {
    * @default globalThis.fetch
    */
   readonly fetch?: typeof globalThis.fetch | undefined
-  /** Headers sent with every request (for example `authorization`). */
+  /**
+   * The credential sent as `Authorization: Bearer <token>` with every request, the event stream (and each of its
+   * reconnections) included: an API key (`sk_live_…`) or a JWT. A function is called for each request, so it may hand
+   * out a refreshed JWT; what it throws reaches the caller as it is. It wins over an `authorization` in `headers`.
+   * Leave it out when the host application authenticates the caller itself (its own session); anonymous callers get
+   * only `health`, which tells them that the server is up.
+   */
+  readonly token?: StudioToken | undefined
+  /** Headers sent with every request (a trace id, a tenant); put credentials in `token`. */
   readonly headers?: Readonly<Record<string, string>> | undefined
   /**
-   * Retries of idempotent calls (GET, PUT, DELETE and routes marked idempotent) after a network failure or a 5xx.
-   * Other calls are never retried.
+   * Retries of idempotent calls (GET, PUT, DELETE and routes marked idempotent) after a network failure, a 408 or a
+   * 5xx, and after a 429 whose `Retry-After` is at most 5 seconds (waiting it out). A 429 that asks for longer, or says
+   * nothing, is thrown at once as an `ApiRateLimitError`: the caller decides whether waiting is worth it. Calls that
+   * are not idempotent are never retried.
    * @default 2
    */
   readonly retries?: number | undefined
@@ -118,6 +137,22 @@ function definedHeaders(headers: AnyInput['headers']): Record<string, string> {
   return out
 }
 
+/** `headers` with `Authorization: Bearer <token>` in place of any `authorization` (in any case) they had. */
+function withBearer(headers: Readonly<Record<string, string>>, token: string | undefined): Record<string, string> {
+  if (!token) return { ...headers }
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'authorization') out[k] = v
+  out['authorization'] = `Bearer ${token}`
+  return out
+}
+
+/** Retries a 429 only when the server asks for a short wait (ky then waits `Retry-After`); other errors as ky does. */
+function retryShortRateLimit({ error }: { error: Error }): false | undefined {
+  if (!(error instanceof HTTPError) || error.response.status !== 429) return undefined
+  const wait = parseRetryAfter(error.response.headers.get('retry-after'))
+  return wait !== undefined && wait <= MAX_RATE_LIMIT_WAIT_S ? undefined : false
+}
+
 function searchParams(query: Readonly<Record<string, unknown>> | undefined): URLSearchParams | undefined {
   if (!query) return undefined
   const out = new URLSearchParams()
@@ -137,7 +172,7 @@ function searchParams(query: Readonly<Record<string, unknown>> | undefined): URL
  * ```ts
  * import { createStudioClient } from '@sparkle-studio/client'
  *
- * const client = createStudioClient({ baseUrl: 'http://localhost:3000', headers: { authorization: 'Bearer …' } })
+ * const client = createStudioClient({ baseUrl: 'http://localhost:3000', token: 'sk_live_…' })
  * const { document, blob } = await client.getPipeline({ params: { name: 'orders' } })
  * await client.savePipeline({ params: { name: 'orders' }, headers: { 'if-match': blob }, body: { document } })
  * const run = await client.run({ body: { pipeline: 'orders', params: { ds: '2026-11-01' } } })
@@ -154,14 +189,19 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
     prefix: baseUrl,
     fetch: fetchImpl,
     timeout: options.timeout ?? 30_000,
-    ...(options.headers ? { headers: options.headers } : {}),
   })
   const retries = options.retries ?? 2
+  const token = options.token
+  const resolveToken = async (): Promise<string | undefined> => (typeof token === 'function' ? await token() : token)
+  // One rule for calls and streams: the client's headers, the call's, then the token over any `authorization`.
+  const headersOf = async (input: AnyInput): Promise<Record<string, string>> =>
+    withBearer({ ...options.headers, ...definedHeaders(input.headers) }, await resolveToken())
 
   async function call(route: RouteName, input: AnyInput = {}): Promise<unknown> {
     const { method, path, idempotent } = routes[route]
     const hooks = options.hooks
-    const headers = definedHeaders(input.headers)
+    // Before the try on purpose: a failing token provider is the caller's own error, not one of the API.
+    const headers = await headersOf(input)
     const search = searchParams(input.query)
     try {
       const response = await http(buildPath(path as string, input.params).replace(/^\//, ''), {
@@ -171,7 +211,12 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
         ...(input.body !== undefined ? { json: input.body } : {}),
         ...(input.signal ? { signal: input.signal } : {}),
         retry: idempotent
-          ? { limit: retries, methods: [method.toLowerCase()], statusCodes: [408, 429, 500, 502, 503, 504] }
+          ? {
+              limit: retries,
+              methods: [method.toLowerCase()],
+              statusCodes: [408, 429, 500, 502, 503, 504],
+              shouldRetry: retryShortRateLimit,
+            }
           : 0,
         hooks: {
           beforeRequest: (hooks?.beforeRequest ?? []).map(
@@ -186,7 +231,10 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
       return body.data
     } catch (error) {
       if (error instanceof HTTPError) {
-        throw toApiError(error.response.status, error.data, error.response.headers.get('x-request-id') ?? undefined)
+        const { status, headers: answered } = error.response
+        throw toApiError(status, error.data, answered.get('x-request-id') ?? undefined, {
+          retryAfter: answered.get('retry-after'),
+        })
       }
       if (error instanceof ApiError) throw error
       const message =
@@ -201,7 +249,7 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
       streamEvents({
         url: `${baseUrl}${buildPath(routes[route].path as string, input.params).replace(/^\//, '')}`,
         fetch: fetchImpl,
-        headers: { ...options.headers, ...definedHeaders(input.headers) },
+        headers: () => headersOf(input),
         after: after === undefined || after === null ? undefined : Number(after),
         signal: input.signal,
       }),

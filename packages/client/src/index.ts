@@ -10,16 +10,20 @@ export type {
   StudioClient,
   StudioClientHooks,
   StudioClientOptions,
+  StudioToken,
 } from './client.ts'
 export { createStudioClient } from './client.ts'
+export type { ToApiErrorOptions } from './errors.ts'
 export {
   ApiAuthError,
   ApiConflictError,
   ApiError,
   ApiNetworkError,
   ApiNotFoundError,
+  ApiRateLimitError,
   ApiValidationError,
   isApiError,
+  parseRetryAfter,
   toApiError,
 } from './errors.ts'
 export type { ServerSentEvent, StreamEventsOptions } from './sse.ts'

@@ -17,8 +17,12 @@ export interface StreamEventsOptions {
   readonly url: string
   /** The fetch implementation. */
   readonly fetch: typeof globalThis.fetch
-  /** Headers for every (re)connection. */
-  readonly headers: Readonly<Record<string, string>>
+  /**
+   * Headers for every (re)connection, or a function called before each one (to send a refreshed credential).
+   */
+  readonly headers:
+    | Readonly<Record<string, string>>
+    | (() => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>)
   /** Resume after this event id. */
   readonly after?: number | undefined
   readonly signal?: AbortSignal | undefined
@@ -84,7 +88,8 @@ export async function* streamEvents(options: StreamEventsOptions): AsyncGenerato
   let reconnects = 0
   const max = options.maxReconnects ?? 5
   for (;;) {
-    const headers: Record<string, string> = { ...options.headers, accept: 'text/event-stream' }
+    const base = typeof options.headers === 'function' ? await options.headers() : options.headers
+    const headers: Record<string, string> = { ...base, accept: 'text/event-stream' }
     if (lastId !== undefined) headers['last-event-id'] = String(lastId)
     let response: Response
     try {
@@ -96,7 +101,9 @@ export async function* streamEvents(options: StreamEventsOptions): AsyncGenerato
     }
     if (!response.ok || !response.body) {
       const body = await response.json().catch(() => undefined)
-      throw toApiError(response.status, body, response.headers.get('x-request-id') ?? undefined)
+      throw toApiError(response.status, body, response.headers.get('x-request-id') ?? undefined, {
+        retryAfter: response.headers.get('retry-after'),
+      })
     }
     try {
       for await (const e of parseSse(response.body)) {

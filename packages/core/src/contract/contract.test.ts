@@ -42,6 +42,10 @@ describe('API contract', () => {
       'POST /git/pull',
       'POST /git/push',
       'POST /git/create-pr',
+      'POST /keys',
+      'GET /keys',
+      'DELETE /keys/{id}',
+      'GET /audit',
     ]) {
       expect(routes).toContain(expected)
     }
@@ -60,6 +64,7 @@ describe('API contract', () => {
         name,
       ).toEqual({ name, method: info.method, path: info.path, role: info.role, idempotent: info.idempotent })
       expect(route.stream, name).toBe(info.stream)
+      expect(route.public, name).toBe(info.public)
     }
     expect(api.executionEvents.stream).toBe('sse')
   })
@@ -114,6 +119,98 @@ describe('API contract', () => {
     )
   })
 
+  it('requires bearer credentials on every operation but health, and documents 401, 403, 421 and 429 on each', () => {
+    const spec = generateOpenApi()
+    expect(spec['security']).toEqual([{ bearerAuth: [] }])
+    const components = spec['components'] as { securitySchemes: Record<string, Record<string, unknown>> }
+    expect(components.securitySchemes['bearerAuth']).toMatchObject({ type: 'http', scheme: 'bearer' })
+    expect(String(components.securitySchemes['bearerAuth']?.['description'])).toMatch(/sk_live_.*JWT/)
+    type Op = {
+      operationId: string
+      security?: unknown
+      requestBody?: unknown
+      'x-required-role': string
+      responses: Record<string, { description: string; headers?: Record<string, { description?: string }> }>
+    }
+    const ops = Object.values(spec['paths'] as Record<string, Record<string, Op>>).flatMap((p) => Object.values(p))
+    expect(ops.length).toBe(Object.keys(api).length)
+    for (const op of ops) {
+      const id = op.operationId
+      expect(op.security, id).toEqual(id === 'health' ? [{}, { bearerAuth: [] }] : [{ bearerAuth: [] }])
+      expect(op['x-required-role'], id).toBe(routes[id as RouteName].role)
+      expect(op.responses['401']?.description, id).toContain('UNAUTHORIZED')
+      expect(op.responses['403']?.description, id).toContain('FORBIDDEN')
+      expect(op.responses['421']?.description, id).toContain('MISDIRECTED_REQUEST')
+      expect(op.responses['429']?.description, id).toContain('RATE_LIMITED')
+      expect(op.responses['429']?.headers?.['Retry-After']?.description, id).toMatch(/seconds/i)
+      expect(Object.keys(op.responses), id).toEqual(expect.arrayContaining(['400', '413', '500']))
+      expect('415' in op.responses, id).toBe(op.requestBody !== undefined)
+      if (op.requestBody) expect(op.responses['415']?.description, id).toContain('UNSUPPORTED_MEDIA_TYPE')
+    }
+  })
+
+  it('manages API keys and reads the audit log as an admin, under the access tag', () => {
+    const spec = generateOpenApi()
+    const schemas = (spec['components'] as { schemas: Record<string, { properties?: Record<string, unknown> }> })
+      .schemas
+    expect(Object.keys(schemas['ApiKey']?.properties ?? {})).toEqual([
+      'id',
+      'name',
+      'role',
+      'prefix',
+      'createdBy',
+      'createdAt',
+      'expiresAt',
+      'lastUsedAt',
+      'revokedAt',
+    ])
+    expect(Object.keys(schemas['AuditEntry']?.properties ?? {})).toEqual([
+      'id',
+      'at',
+      'principal',
+      'route',
+      'method',
+      'target',
+      'status',
+      'code',
+      'requestId',
+    ])
+    expect(Object.keys(schemas['CreatedApiKey']?.properties ?? {})).toEqual(['key', 'secret'])
+    expect(schemas['Run']?.properties).toHaveProperty('requestedBy')
+    expect(schemas['Run']?.properties).toHaveProperty('cancelledBy')
+    const paths = spec['paths'] as Record<
+      string,
+      Record<string, { tags: string[]; responses: Record<string, unknown> }>
+    >
+    expect(Object.keys(paths['/api/v1/keys']?.['post']?.responses ?? {})).toContain('201')
+    expect(Object.keys(paths['/api/v1/keys/{id}']?.['delete']?.responses ?? {})).toContain('404')
+    expect(paths['/api/v1/audit']?.['get']?.tags).toEqual(['access'])
+    for (const r of [api.createKey, api.listKeys, api.revokeKey, api.listAudit]) expect(r.role).toBe('admin')
+    expect(api.executionLogs.role).toBe('editor')
+
+    expect(api.createKey.body.safeParse({ name: 'ci', role: 'editor' }).success).toBe(true)
+    expect(api.createKey.body.safeParse({ name: 'ci', role: 'owner' }).success).toBe(false)
+    expect(api.createKey.body.safeParse({ name: '', role: 'viewer' }).success).toBe(false)
+    expect(api.createKey.body.safeParse({ name: 'ci', role: 'viewer', secret: 'x' }).success).toBe(false)
+    expect(api.createKey.body.safeParse({ name: 'ci', role: 'viewer', expiresAt: 'tomorrow' }).success).toBe(false)
+    expect(
+      api.createKey.body.safeParse({ name: 'ci', role: 'viewer', expiresAt: '2027-01-01T00:00:00Z' }).success,
+    ).toBe(true)
+    expect(api.listKeys.query.safeParse({ includeRevoked: 'true' })).toMatchObject({
+      success: true,
+      data: { includeRevoked: true },
+    })
+    expect(api.listAudit.query.safeParse({ limit: '500', route: 'savePipeline' }).success).toBe(true)
+    expect(api.listAudit.query.safeParse({ limit: '501' }).success).toBe(false)
+    expect(api.listAudit.query.safeParse({ since: 'yesterday' }).success).toBe(false)
+    expect(api.listAudit.query.safeParse({ who: 'x' }).success).toBe(false)
+  })
+
+  it('tells anonymous callers of health only that the server is up', () => {
+    expect(api.health.response.safeParse({ status: 'ok', version: '0.1.0' }).success).toBe(true)
+    expect(api.health.public).toBe(true)
+  })
+
   it('fills paths, encoding values, and knows which calls may be retried', () => {
     expect(buildPath('/pipelines/{name}/diff', { name: 'a b/c' })).toBe('/pipelines/a%20b%2Fc/diff')
     expect(() => buildPath('/executions/{id}' as string, {})).toThrow(TypeError)
@@ -138,5 +235,12 @@ describe('API contract', () => {
     expectTypeOf<RouteInput<typeof api.getPipeline>>().not.toHaveProperty('body')
     expectTypeOf<RouteOutput<typeof api.getPipeline>['revision']>().toEqualTypeOf<string>()
     expectTypeOf<RouteInput<typeof api.run>['body']['pipeline']>().toEqualTypeOf<string>()
+    expectTypeOf<RouteInput<typeof api.createKey>['body']['role']>().toEqualTypeOf<'viewer' | 'editor' | 'admin'>()
+    expectTypeOf<RouteOutput<typeof api.createKey>['secret']>().toEqualTypeOf<string>()
+    expectTypeOf<RouteOutput<typeof api.revokeKey>['revokedAt']>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<RouteOutput<typeof api.listAudit>['items'][number]['principal']['via']>().toEqualTypeOf<
+      'key' | 'jwt' | 'host'
+    >()
+    expectTypeOf<RouteOutput<typeof api.getExecution>['requestedBy']>().toEqualTypeOf<string | undefined>()
   })
 })

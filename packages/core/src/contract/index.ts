@@ -1,7 +1,7 @@
 // The route table's facts (method, path, role, ...) live in the zod-free `@sparkle-studio/core/routes`; the names a
 // contract user needs with them are re-exported here.
 export type { HttpMethod, Role, RouteInfo, RouteName } from '../routes/index.ts'
-export { buildPath, isIdempotent, routes } from '../routes/index.ts'
+export { buildPath, isIdempotent, ROLES, routes } from '../routes/index.ts'
 export type { OpenApiDocument, OpenApiOptions } from './openapi.ts'
 export { generateOpenApi } from './openapi.ts'
 export type {
@@ -20,7 +20,10 @@ export { defineRoute, ErrorBodySchema, successEnvelope } from './route.ts'
 export type { Api } from './routes.ts'
 export { api } from './routes.ts'
 export {
+  ApiKeySchema,
   AttemptSchema,
+  AuditEntrySchema,
+  AuditPageSchema,
   BackfillPreviewSchema,
   BackfillSchema,
   BranchSchema,
@@ -31,6 +34,8 @@ export {
   ComponentSummarySchema,
   ComponentTypeSchema,
   ConfigValidationResultSchema,
+  CreatedApiKeySchema,
+  DateTimeSchema,
   DryRunResultSchema,
   ExecutionPlanSchema,
   GitRefSchema,
@@ -49,6 +54,7 @@ export {
   PipelineSummarySchema,
   PlanStepSchema,
   PullRequestSchema,
+  RoleSchema,
   RunPageSchema,
   RunSchema,
   RunStatusSchema,

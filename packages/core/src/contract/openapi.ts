@@ -19,13 +19,28 @@ export interface OpenApiOptions {
   readonly title?: string
 }
 
+// What any route may answer, whatever it does: the request's shape, its credentials and role, the Host allowlist,
+// the rate limit, the size limit, a bug. A route with a body may also get a content type that is not JSON.
 const COMMON_ERRORS: readonly ErrorCode[] = [
   'BAD_REQUEST',
   'UNAUTHORIZED',
   'FORBIDDEN',
+  'MISDIRECTED_REQUEST',
+  'RATE_LIMITED',
   'PAYLOAD_TOO_LARGE',
   'INTERNAL',
 ]
+const BODY_ERRORS: readonly ErrorCode[] = ['UNSUPPORTED_MEDIA_TYPE']
+
+const SECURITY_SCHEME = 'bearerAuth'
+const BEARER = { [SECURITY_SCHEME]: [] }
+
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds to wait before calling again',
+    schema: { type: 'integer', minimum: 0 },
+  },
+}
 
 function jsonSchema(schema: z.ZodType, defs: Record<string, unknown>, io: 'input' | 'output'): Record<string, unknown> {
   const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>
@@ -79,13 +94,14 @@ function responses(route: AnyRoute, defs: Record<string, unknown>): Record<strin
           content: { 'application/json': { schema: jsonSchema(successEnvelope(route.response), defs, 'output') } },
         }
   const byStatus = new Map<number, ErrorCode[]>()
-  for (const code of [...COMMON_ERRORS, ...route.errors]) {
+  for (const code of [...COMMON_ERRORS, ...(route.body ? BODY_ERRORS : []), ...route.errors]) {
     const s = errorStatus[code]
     byStatus.set(s, [...new Set([...(byStatus.get(s) ?? []), code])])
   }
   for (const [s, codes] of [...byStatus.entries()].sort((a, b) => a[0] - b[0])) {
     out[String(s)] = {
       description: `Error: ${codes.join(', ')}`,
+      ...(s === errorStatus.RATE_LIMITED ? { headers: RETRY_AFTER } : {}),
       content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
     }
   }
@@ -94,7 +110,8 @@ function responses(route: AnyRoute, defs: Record<string, unknown>): Record<strin
 
 /**
  * Generates the OpenAPI 3.1 document of the API from the contract in {@link api}: paths, parameters, request bodies,
- * responses in their envelopes, errors by status, and each route's role as `x-required-role`.
+ * responses in their envelopes, errors by status, each route's role as `x-required-role`, and the `bearerAuth`
+ * security scheme (an API key or a JWT) that every operation requires but the public `health`.
  *
  * @example
  * ```ts
@@ -113,6 +130,8 @@ export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
       summary: route.summary,
       tags: [route.tag],
       'x-required-role': route.role,
+      // A public route takes anonymous callers (`{}`) and authenticated ones alike.
+      security: route.public ? [{}, BEARER] : [BEARER],
       parameters: parameters(route, defs),
       responses: responses(route, defs),
     }
@@ -133,12 +152,23 @@ export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
       title: options.title ?? 'Sparkle Studio API',
       version: SDK_VERSION,
       description:
-        'Design, version and run low-code Spark pipelines. Every response is an envelope: `{ success: true, data }` or `{ success: false, error: { code, message, details } }`. Roles: viewer reads, editor saves and runs, admin pushes and opens pull requests.',
+        'Design, version and run low-code Spark pipelines. Every response is an envelope: `{ success: true, data }` or `{ success: false, error: { code, message, details } }`. Every call but GET /health needs `Authorization: Bearer <token>`, an API key (`sk_live_…`) or a JWT. Roles: viewer reads, editor saves, runs and reads run logs, admin pushes, opens pull requests, manages API keys and reads the audit log.',
     },
     servers: (options.servers ?? []).map((url) => ({ url })),
+    security: [BEARER],
     tags: [...new Set(Object.values(api).map((r) => r.tag))].map((name) => ({ name })),
     paths,
-    components: { schemas: Object.fromEntries(Object.entries(defs).sort(([a], [b]) => a.localeCompare(b))) },
+    components: {
+      schemas: Object.fromEntries(Object.entries(defs).sort(([a], [b]) => a.localeCompare(b))),
+      securitySchemes: {
+        [SECURITY_SCHEME]: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API key (`sk_live_…`, created with POST /keys by an admin) or a JWT from the identity provider the server trusts, as `Authorization: Bearer <token>`.',
+        },
+      },
+    },
   }
   // Shared schemas (those with a meta id) live under components.schemas.
   return JSON.parse(JSON.stringify(doc).replaceAll('"#/$defs/', '"#/components/schemas/')) as OpenApiDocument

@@ -18,7 +18,10 @@ export interface RouteDocs<Response extends z.ZodType = z.ZodType> {
    * @default 200
    */
   readonly status?: 200 | 201 | 202
-  /** Error codes the route may answer besides `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN` and `INTERNAL`. */
+  /**
+   * Error codes the route may answer besides those any route may (`BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`,
+   * `MISDIRECTED_REQUEST`, `RATE_LIMITED`, `PAYLOAD_TOO_LARGE`, `INTERNAL`, and `UNSUPPORTED_MEDIA_TYPE` with a body).
+   */
   readonly errors: readonly ErrorCode[]
 }
 

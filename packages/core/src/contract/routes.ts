@@ -2,6 +2,8 @@ import { z } from 'zod'
 import { type RouteName, routes } from '../routes/routes.ts'
 import { type AnyRoute, defineRoute } from './route.ts'
 import {
+  ApiKeySchema,
+  AuditPageSchema,
   BackfillPreviewSchema,
   BackfillSchema,
   BranchSchema,
@@ -11,6 +13,8 @@ import {
   ComponentSummarySchema,
   ComponentTypeSchema,
   ConfigValidationResultSchema,
+  CreatedApiKeySchema,
+  DateTimeSchema,
   DryRunResultSchema,
   ExecutionPlanSchema,
   GitRefSchema,
@@ -27,6 +31,7 @@ import {
   PipelineRecordSchema,
   PipelineSummarySchema,
   PullRequestSchema,
+  RoleSchema,
   RunPageSchema,
   RunSchema,
   RunStatusSchema,
@@ -66,6 +71,8 @@ const messageField = z.string().min(1).max(2000).optional()
 export const api = {
   health: defineRoute(routes.health, {
     summary: 'Health of the server and its dependencies',
+    description:
+      'The one route that answers without credentials: anonymous callers get only `{ status: "ok", version }`; authenticated callers also get the checks of Spark, git and the database.',
     tag: 'system',
     response: HealthSchema,
     errors: [],
@@ -427,6 +434,50 @@ export const api = {
     response: PullRequestSchema,
     status: 201,
     errors: ['PROVIDER_FAILED', 'NOT_FOUND'],
+  }),
+
+  createKey: defineRoute(routes.createKey, {
+    summary: 'Create an API key; its secret is in this answer only',
+    description:
+      'The secret is shown once, in this answer: keep it now. An expiresAt that is not in the future is a BAD_REQUEST.',
+    tag: 'access',
+    body: z.strictObject({
+      name: z.string().min(1).max(100).meta({ description: 'What the key is for, e.g. "nightly scheduler"' }),
+      role: RoleSchema,
+      expiresAt: DateTimeSchema.optional().meta({ description: 'When the key stops working (absent: never)' }),
+    }),
+    response: CreatedApiKeySchema,
+    status: 201,
+    errors: [],
+  }),
+  listKeys: defineRoute(routes.listKeys, {
+    summary: 'API keys, without their secrets',
+    tag: 'access',
+    query: z.strictObject({ includeRevoked: boolQuery().optional() }),
+    response: z.array(ApiKeySchema),
+    errors: [],
+  }),
+  revokeKey: defineRoute(routes.revokeKey, {
+    summary: 'Revoke an API key: it stops working at once',
+    description: 'Revoking a revoked key changes nothing and answers it as it is.',
+    tag: 'access',
+    params: idParams,
+    response: ApiKeySchema,
+    errors: ['NOT_FOUND'],
+  }),
+  listAudit: defineRoute(routes.listAudit, {
+    summary: 'The audit log: who called which route on what, newest first, with filters and keyset pagination',
+    tag: 'access',
+    query: z.strictObject({
+      principal: z.string().min(1).max(200).optional().meta({ description: 'Only the calls of this principal id' }),
+      route: z.string().min(1).max(100).optional().meta({ description: 'Only the calls of this route name' }),
+      since: DateTimeSchema.optional(),
+      until: DateTimeSchema.optional(),
+      limit: intQuery(1, 500).optional(),
+      cursor: z.string().max(500).optional(),
+    }),
+    response: AuditPageSchema,
+    errors: [],
   }),
 } as const satisfies { readonly [K in RouteName]: AnyRoute & { readonly name: K } }
 

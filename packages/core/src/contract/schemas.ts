@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { COMPONENT_TYPES } from '../component.ts'
 import { PipelineDocumentSchema } from '../document.ts'
+import { ROLES } from '../routes/route-info.ts'
 import { RUN_STATUSES } from '../routes/run-events.ts'
 import { PIPELINE_NAME_PATTERN } from '../validation-issue.ts'
 
@@ -44,21 +45,30 @@ export const IssueSchema = z
   .object({ path: z.string(), message: z.string(), code: z.string(), nodeId: z.string().optional() })
   .meta({ id: 'Issue' })
 
-/** The health report. */
+/** An ISO 8601 date and time with an offset (`Z` or `+02:00`), as every instant of the API is written. */
+export const DateTimeSchema = z.iso.datetime({ offset: true })
+
+/**
+ * The health report. Anonymous callers get only `{ status: 'ok', version }` (the server is up); authenticated ones
+ * also get the `checks` of its dependencies.
+ */
 export const HealthSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
     version: z.string(),
-    checks: z.object({
-      spark: z.object({
-        ok: z.boolean(),
-        version: z.string().optional(),
-        java: z.string().optional(),
-        detail: z.string().optional(),
-      }),
-      git: z.object({ ok: z.boolean(), branch: z.string().optional(), detail: z.string().optional() }),
-      database: z.object({ ok: z.boolean(), dialect: z.string().optional(), detail: z.string().optional() }),
-    }),
+    checks: z
+      .object({
+        spark: z.object({
+          ok: z.boolean(),
+          version: z.string().optional(),
+          java: z.string().optional(),
+          detail: z.string().optional(),
+        }),
+        git: z.object({ ok: z.boolean(), branch: z.string().optional(), detail: z.string().optional() }),
+        database: z.object({ ok: z.boolean(), dialect: z.string().optional(), detail: z.string().optional() }),
+      })
+      .optional()
+      .meta({ description: 'The dependencies, one by one (absent for anonymous callers)' }),
   })
   .meta({ id: 'Health' })
 
@@ -228,6 +238,8 @@ export const RunSchema = z
     logsUrl: z.string().optional(),
     progress: z.object({ completedTasks: z.number(), totalTasks: z.number() }).optional(),
     attempts: z.array(AttemptSchema).optional(),
+    requestedBy: z.string().optional().meta({ description: 'Id of the principal who queued the run' }),
+    cancelledBy: z.string().optional().meta({ description: 'Id of the principal who asked to cancel the run' }),
   })
   .meta({ id: 'Run' })
 
@@ -295,3 +307,57 @@ export const PullRequestSchema = z.object({ url: z.string(), number: z.number().
 export const TemplateSchema = z
   .object({ name: z.string(), title: z.string(), description: z.string(), document: PipelineDocumentSchema })
   .meta({ id: 'Template' })
+
+/** A role (see `ROLES` in `@sparkle-studio/core/routes`, least powerful first). */
+export const RoleSchema = z.enum(ROLES)
+
+/** An API key as the API shows it: never its secret, only the secret's visible start. */
+export const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string().meta({ description: 'What the key is for, as its creator named it' }),
+    role: RoleSchema,
+    prefix: z
+      .string()
+      .meta({ description: "The visible start of the secret, e.g. 'sk_live_ab12cd34', to recognise it" }),
+    createdBy: z.string().meta({ description: 'Id of the principal who created the key' }),
+    createdAt: DateTimeSchema,
+    expiresAt: DateTimeSchema.optional().meta({ description: 'When the key stops working (absent: never)' }),
+    lastUsedAt: DateTimeSchema.optional().meta({ description: 'When the key last authenticated a request' }),
+    revokedAt: DateTimeSchema.optional().meta({ description: 'When the key was revoked (absent: it was not)' }),
+  })
+  .meta({ id: 'ApiKey' })
+
+/** A new API key with its secret: the only answer that ever holds the secret, so the caller must keep it now. */
+export const CreatedApiKeySchema = z
+  .object({
+    key: ApiKeySchema,
+    secret: z.string().meta({ description: 'The whole secret, shown this once: send it as `Authorization: Bearer`' }),
+  })
+  .meta({ id: 'CreatedApiKey' })
+
+/** One entry of the audit log: who called which route on what, and how it ended. */
+export const AuditEntrySchema = z
+  .object({
+    id: z.string(),
+    at: DateTimeSchema,
+    principal: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        via: z.enum(['key', 'jwt', 'host']),
+      })
+      .meta({ description: "Who called, and how they were identified: an API key, a JWT or the host's own sessions" }),
+    route: z.string().meta({ description: 'The route name, e.g. savePipeline' }),
+    method: z.string(),
+    target: z.string().optional().meta({ description: 'What the call was about: a pipeline name, a run or key id' }),
+    status: z.number().int().meta({ description: 'The HTTP status answered' }),
+    code: z.string().optional().meta({ description: 'The error code, when the call failed' }),
+    requestId: z.string(),
+  })
+  .meta({ id: 'AuditEntry' })
+
+/** A page of the audit log, newest first, with the cursor of the next page. */
+export const AuditPageSchema = z
+  .object({ items: z.array(AuditEntrySchema), nextCursor: z.string().optional() })
+  .meta({ id: 'AuditPage' })

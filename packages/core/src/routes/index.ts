@@ -5,7 +5,7 @@ export { errorStatus, hasErrorCode, isStudioError, StudioError } from '../errors
 export type { ValidationIssue } from '../validation-issue.ts'
 export { ValidationError } from '../validation-issue.ts'
 export type { HttpMethod, PathParamNames, PathParams, Role, RouteInfo } from './route-info.ts'
-export { API_BASE_PATH, buildPath, isIdempotent } from './route-info.ts'
+export { API_BASE_PATH, buildPath, isIdempotent, ROLES } from './route-info.ts'
 export type { RouteName, Routes } from './routes.ts'
 export { ROUTE_NAMES, routes } from './routes.ts'
 export type {

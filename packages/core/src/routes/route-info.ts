@@ -1,5 +1,18 @@
-/** Who may call a route: `viewer` reads, `editor` saves and runs, `admin` pushes, opens pull requests and manages keys. */
-export type Role = 'viewer' | 'editor' | 'admin'
+/**
+ * The roles, from least to most powerful: each includes the ones before it. `viewer` reads; `editor` saves, runs and
+ * reads run logs; `admin` pushes, opens pull requests, manages API keys and reads the audit log.
+ *
+ * @example
+ * ```ts
+ * import { ROLES, type Role } from '@sparkle-studio/core/routes'
+ *
+ * const atLeast = (held: Role, needed: Role) => ROLES.indexOf(held) >= ROLES.indexOf(needed)
+ * ```
+ */
+export const ROLES = Object.freeze(['viewer', 'editor', 'admin'] as const)
+
+/** Who may call a route (see {@link ROLES}, least powerful first). */
+export type Role = (typeof ROLES)[number]
 
 /** HTTP methods used by the API. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -38,6 +51,11 @@ export interface RouteInfo<
   readonly idempotent: boolean
   /** `'sse'` when the route answers a stream of Server-Sent Events instead of JSON. */
   readonly stream?: 'sse'
+  /**
+   * `true` when the route also answers callers without credentials (only `health`, which tells them no more than that
+   * the server is up). Every other route refuses them with `UNAUTHORIZED`; a credential that is sent is always checked.
+   */
+  readonly public?: true
 }
 
 /** The names in `{name}` segments of a route path, e.g. `'type' | 'name'` for `/components/{type}/{name}`. */

@@ -1,10 +1,14 @@
 // Type tests: checked by `tsc -p tsconfig.test.json` (the typecheck step), not run.
 import { expectTypeOf } from 'vitest'
-import { buildPath, type PathParams, type RouteName, type RunStreamEvent, routes } from './index.ts'
+import { buildPath, type PathParams, type Role, type RouteName, type RunStreamEvent, routes } from './index.ts'
 
 expectTypeOf(routes.getPipeline.method).toEqualTypeOf<'GET'>()
 expectTypeOf(routes.getPipeline.path).toEqualTypeOf<'/pipelines/{name}'>()
 expectTypeOf(routes.executionEvents.stream).toEqualTypeOf<'sse'>()
+expectTypeOf(routes.health.public).toEqualTypeOf<true>()
+expectTypeOf(routes.getPipeline.public).toEqualTypeOf<true | undefined>()
+expectTypeOf(routes.revokeKey.path).toEqualTypeOf<'/keys/{id}'>()
+expectTypeOf<Role>().toEqualTypeOf<'viewer' | 'editor' | 'admin'>()
 expectTypeOf<RouteName>().toExtend<string>()
 expectTypeOf<'getPipeline'>().toExtend<RouteName>()
 

@@ -8,6 +8,7 @@ import {
   formatRunStreamEvent,
   isFinalRunStatus,
   isIdempotent,
+  ROLES,
   ROUTE_NAMES,
   routes,
   StudioError,
@@ -37,6 +38,24 @@ describe('route table', () => {
     expect(routes.executionEvents.stream).toBe('sse')
     expect('stream' in routes.getExecution).toBe(false)
     expect([routes.push.role, routes.savePipeline.role, routes.health.role]).toEqual(['admin', 'editor', 'viewer'])
+  })
+
+  it('answers anonymous callers on health only, and keeps logs, keys and the audit log from viewers', () => {
+    expect(ROUTE_NAMES.filter((name) => routes[name].public)).toEqual(['health'])
+    expect(routes.health.public).toBe(true)
+    expect('public' in routes.getPipeline).toBe(false)
+    expect(ROLES).toEqual(['viewer', 'editor', 'admin'])
+    expect(routes.executionLogs.role).toBe('editor')
+    expect(
+      [routes.createKey, routes.listKeys, routes.revokeKey, routes.listAudit].map(
+        (r) => `${r.method} ${r.path} ${r.role} ${r.idempotent}`,
+      ),
+    ).toEqual([
+      'POST /keys admin false',
+      'GET /keys admin true',
+      'DELETE /keys/{id} admin true',
+      'GET /audit admin true',
+    ])
   })
 
   it('fills paths, encoding values', () => {

@@ -7,16 +7,19 @@ interface RouteDeclaration {
   /** Only for a POST that may be retried; GET, PUT and DELETE always may. */
   readonly idempotent?: true
   readonly stream?: 'sse'
+  /** Answers anonymous callers too (see {@link RouteInfo.public}). */
+  readonly public?: true
 }
 
 function defineRoutes<const T extends Record<string, RouteDeclaration>>(
   table: T,
 ): {
   readonly [K in keyof T & string]: RouteInfo<K, T[K]['method'], T[K]['path']> &
-    (T[K]['stream'] extends 'sse' ? { readonly stream: 'sse' } : unknown)
+    (T[K]['stream'] extends 'sse' ? { readonly stream: 'sse' } : unknown) &
+    (T[K]['public'] extends true ? { readonly public: true } : unknown)
 } {
   const out: Record<string, RouteInfo> = {}
-  for (const [name, { method, path, role, idempotent, stream }] of Object.entries(table)) {
+  for (const [name, { method, path, role, idempotent, stream, public: isPublic }] of Object.entries(table)) {
     out[name] = Object.freeze({
       name,
       method,
@@ -24,14 +27,15 @@ function defineRoutes<const T extends Record<string, RouteDeclaration>>(
       role,
       idempotent: idempotent ?? method !== 'POST',
       ...(stream ? { stream } : {}),
+      ...(isPublic ? { public: true as const } : {}),
     })
   }
   return Object.freeze(out) as never
 }
 
 /**
- * Every route of the Sparkle Studio HTTP API by name: method, path (under `/api/v1`), role, whether it may be retried
- * and whether it streams. The one home of these facts: the zod contract (`@sparkle-studio/core/contract`) builds each
+ * Every route of the Sparkle Studio HTTP API by name: method, path (under `/api/v1`), role, whether it may be retried,
+ * whether it streams and whether it answers anonymous callers. The one home of these facts: the zod contract (`@sparkle-studio/core/contract`) builds each
  * route on its entry here, the client calls them, a server checks roles against them. Imports no zod.
  *
  * @example
@@ -42,7 +46,8 @@ function defineRoutes<const T extends Record<string, RouteDeclaration>>(
  * ```
  */
 export const routes = defineRoutes({
-  health: { method: 'GET', path: '/health', role: 'viewer' },
+  // The one public route: anonymous callers learn only that the server is up.
+  health: { method: 'GET', path: '/health', role: 'viewer', public: true },
 
   listComponents: { method: 'GET', path: '/components', role: 'viewer' },
   componentCategories: { method: 'GET', path: '/components/categories', role: 'viewer' },
@@ -72,7 +77,8 @@ export const routes = defineRoutes({
   backfill: { method: 'POST', path: '/execute/backfill', role: 'editor' },
   listExecutions: { method: 'GET', path: '/executions', role: 'viewer' },
   getExecution: { method: 'GET', path: '/executions/{id}', role: 'viewer' },
-  executionLogs: { method: 'GET', path: '/executions/{id}/logs', role: 'viewer' },
+  // Driver logs name paths and hosts: not for viewers.
+  executionLogs: { method: 'GET', path: '/executions/{id}/logs', role: 'editor' },
   executionEvents: { method: 'GET', path: '/executions/{id}/events', role: 'viewer', stream: 'sse' },
   cancelExecution: { method: 'POST', path: '/executions/{id}/cancel', role: 'editor', idempotent: true },
   retryExecution: { method: 'POST', path: '/executions/{id}/retry', role: 'editor' },
@@ -85,6 +91,11 @@ export const routes = defineRoutes({
   pull: { method: 'POST', path: '/git/pull', role: 'editor' },
   push: { method: 'POST', path: '/git/push', role: 'admin' },
   createPullRequest: { method: 'POST', path: '/git/create-pr', role: 'admin' },
+
+  createKey: { method: 'POST', path: '/keys', role: 'admin' },
+  listKeys: { method: 'GET', path: '/keys', role: 'admin' },
+  revokeKey: { method: 'DELETE', path: '/keys/{id}', role: 'admin' },
+  listAudit: { method: 'GET', path: '/audit', role: 'admin' },
 })
 
 /** The route table's type: route name to {@link RouteInfo}, with literal methods and paths. */
