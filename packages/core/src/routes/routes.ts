@@ -35,8 +35,9 @@ function defineRoutes<const T extends Record<string, RouteDeclaration>>(
 
 /**
  * Every route of the Sparkle Studio HTTP API by name: method, path (under `/api/v1`), role, whether it may be retried,
- * whether it streams and whether it answers anonymous callers. The one home of these facts: the zod contract (`@sparkle-studio/core/contract`) builds each
- * route on its entry here, the client calls them, a server checks roles against them. Imports no zod.
+ * whether it streams and whether it answers anonymous callers. The one home of these facts: the zod contract
+ * (`@sparkle-studio/core/contract`) builds each route on its entry here, the client calls them, a server checks roles
+ * against them. Imports no zod.
  *
  * @example
  * ```ts
