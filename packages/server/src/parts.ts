@@ -2,6 +2,8 @@ import type { ComponentRegistry, ExecutionPlan, PipelineDocument } from '@sparkl
 import type { GitPipelineStore, PullRequestProvider } from '@sparkle-studio/git'
 import type { Run, RunQueue, RunStore, StoreDatabase } from '@sparkle-studio/runs'
 import type { PreviewSession, SparkRuntime, Submitter } from '@sparkle-studio/spark'
+import type { AuditLog } from './auth/audit.ts'
+import type { ApiKeys } from './auth/keys.ts'
 import type { Logger } from './logger.ts'
 import type { PipelineTemplate } from './templates.ts'
 
@@ -20,6 +22,12 @@ export interface StudioParts {
   /** Where pull requests are opened; absent when none is configured. */
   readonly pullRequests: PullRequestProvider | undefined
   readonly log: Logger
+  /** Where the studio keeps its files (database, runs, samples); never shown to callers. */
+  readonly dataDir: string
+  /** The API keys (hashed) in the run store's database. */
+  readonly keys: ApiKeys
+  /** Who did what through the API. */
+  readonly audit: AuditLog
   /** Spark, found on first use; the error says what is missing. */
   sparkRuntime(): Promise<SparkRuntime>
   /** The warm preview session, started on first use. */

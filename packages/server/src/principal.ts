@@ -45,3 +45,12 @@ export interface AuthRequest {
  * Plug in the host's own sessions here.
  */
 export type Authenticate = (request: AuthRequest) => Principal | null | Promise<Principal | null>
+
+/**
+ * The git identity a principal's commits are authored with: its name, and its e-mail or an address made from its
+ * stable id (the server stays the committer).
+ */
+export function authorOf(principal: Principal): { name: string; email: string } {
+  const local = principal.id.replace(/[^A-Za-z0-9._-]+/g, '.').replace(/^[.]+|[.]+$/g, '') || 'principal'
+  return { name: principal.name, email: principal.email ?? `${local}@principals.sparkle.invalid` }
+}

@@ -18,8 +18,15 @@ import {
 } from '@sparkle-studio/git'
 import { migrateToLatest, openDatabase, RunQueue, RunStore } from '@sparkle-studio/runs'
 import { findSparkRuntime, PreviewSession, type SparkRuntime, type Submitter } from '@sparkle-studio/spark'
+import type { Kysely } from 'kysely'
 import { createStudioApi } from './api/index.ts'
 import type { StudioApi } from './api/types.ts'
+import { AuditLog } from './auth/audit.ts'
+import { bearerAuthenticator } from './auth/authenticate.ts'
+import { bootstrapAdminKey } from './auth/bootstrap.ts'
+import { createJwtAuthenticator, type JwtAuthenticatorOptions } from './auth/jwt.ts'
+import { ApiKeys } from './auth/keys.ts'
+import { type ApiSchema, migrateApiTables } from './auth/tables.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { StudioParts } from './parts.ts'
 import type { Authenticate } from './principal.ts'
@@ -45,8 +52,12 @@ export interface StudioOptions {
         readonly branch?: string | undefined
         /** A remote to clone from, pull from and push to. */
         readonly remote?: string | undefined
-        /** The author of commits a caller does not name. */
-        readonly author?: GitIdentity | undefined
+        /**
+         * The server's git identity: the committer of every commit (callers are the authors of theirs), and the
+         * author of commits no caller is known for.
+         * @default `Sparkle Studio <studio@sparkle.invalid>`
+         */
+        readonly identity?: GitIdentity | undefined
         /** Called with the arguments of every git process the store starts (for tests and instrumentation). */
         readonly onGitProcess?: GitProcessListener | undefined
       }
@@ -93,11 +104,29 @@ export interface StudioOptions {
    */
   readonly logger?: Logger | undefined
   /**
-   * Identifies the caller of each HTTP request. The default treats every caller as the local administrator:
-   * authentication with API keys and JWTs is the next step of this package; until then, mount the studio only
-   * behind a host that authenticates (pass its sessions here) or on a loopback address.
+   * The host's own way to identify a caller (its sessions), tried first; when it answers `null`, the bearer token
+   * is checked as an API key or (when `authentication.jwt` is set) a JWT. A caller nobody identifies is anonymous:
+   * refused everywhere but liveness.
    */
   readonly authenticate?: Authenticate | undefined
+  /** API keys, JWTs and the first admin key. Authentication is always on. */
+  readonly authentication?: AuthenticationOptions | undefined
+}
+
+/** How callers prove who they are (see {@link StudioOptions.authentication}). */
+export interface AuthenticationOptions {
+  /** Bearer JWTs, verified with these settings (issuer, audience and algorithms pinned). */
+  readonly jwt?: JwtAuthenticatorOptions | undefined
+  /**
+   * An admin key the operator chose (`SPARKLE_ADMIN_KEY`): accepted as an admin API key, stored hashed at start.
+   */
+  readonly adminKey?: string | undefined
+  /**
+   * When no key works yet and no `adminKey` is given, create an admin key on start, print it once to stderr and
+   * write it to `<dataDir>/admin-key` (mode 0600). Off when the host passes its own `authenticate`.
+   * @default true
+   */
+  readonly bootstrap?: boolean | undefined
 }
 
 /** The API as a library: its use cases, the parts they work on, and how to close it. */
@@ -106,8 +135,6 @@ export interface Studio extends StudioParts {
   readonly api: StudioApi
   /** Identifies HTTP callers (see {@link StudioOptions.authenticate}). */
   readonly authenticate: Authenticate
-  /** Where runs, previews and logs of this studio keep their files. */
-  readonly dataDir: string
   /** Stops the preview driver and closes the repository and the database. Runs in progress are not touched. */
   close(): Promise<void>
 }
@@ -169,7 +196,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     repo: repoDir,
     branch,
     validate: saveValidator(registry),
-    ...(repo.author ? { author: repo.author } : {}),
+    ...(repo.identity ? { author: repo.identity, committer: repo.identity } : {}),
     ...(repo.remote ? { remote: 'origin' } : {}),
     ...(repo.onGitProcess ? { onGitProcess: repo.onGitProcess } : {}),
   })
@@ -177,6 +204,15 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     options.databaseUrl ? { url: options.databaseUrl } : { dataDir: join(dataDir, 'db') },
   )
   await migrateToLatest(database.db)
+  const apiDb = database.db as unknown as Kysely<ApiSchema>
+  await migrateApiTables(apiDb)
+  const keys = new ApiKeys(apiDb)
+  const auth = options.authentication ?? {}
+  if (auth.adminKey) {
+    await keys.adopt(auth.adminKey, { name: 'SPARKLE_ADMIN_KEY', role: 'admin', createdBy: 'environment' })
+  } else if ((auth.bootstrap ?? !options.authenticate) && !(await keys.anyActive())) {
+    await bootstrapAdminKey(keys, dataDir, log)
+  }
   const templates = options.templates ?? (await sampleTemplates(join(dataDir, 'sample'), join(dataDir, 'output')))
 
   const sparkOptions = options.spark ?? {}
@@ -208,6 +244,9 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     templates,
     pullRequests: options.pullRequests,
     log,
+    dataDir,
+    keys,
+    audit: new AuditLog(apiDb),
     sparkRuntime,
     previewSession,
     submitter,
@@ -223,8 +262,11 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   return Object.freeze({
     ...parts,
     api: createStudioApi(parts),
-    authenticate: options.authenticate ?? (() => LOCAL_ADMIN),
-    dataDir,
+    authenticate: bearerAuthenticator({
+      host: options.authenticate,
+      keys,
+      jwt: auth.jwt ? createJwtAuthenticator(auth.jwt) : undefined,
+    }),
     close() {
       closing ??= (async () => {
         await session?.close()
@@ -235,5 +277,3 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     },
   })
 }
-
-const LOCAL_ADMIN = Object.freeze({ id: 'local', name: 'local administrator', role: 'admin', via: 'host' } as const)

@@ -139,7 +139,7 @@ describe('the studio through Express, node:http and fetch', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'branch=main',
     })
-    expect(form).toMatchObject({ status: 400, error: { code: 'BAD_REQUEST' } })
+    expect(form).toMatchObject({ status: 415, error: { code: 'UNSUPPORTED_MEDIA_TYPE' } })
     expect(form.error.message).toMatch(/application\/json/)
     const notJson = await send('/api/v1/pipelines', {
       method: 'POST',

@@ -19,6 +19,7 @@ describe('git processes of a save through the API', () => {
       dataDir: dir.path,
       logger: createLogger({ level: 'error' }),
       repository: { onGitProcess: (args) => started.push(args[0] ?? '') },
+      authentication: { bootstrap: false },
     })
     server = createServer(studioNodeHandler(studio))
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
@@ -37,7 +38,11 @@ describe('git processes of a save through the API', () => {
   }
 
   it('starts the same git processes as the store save, and answers the commit it made', async () => {
-    const client = createStudioClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+    const { secret } = await studio.keys.create({ name: 'test', role: 'editor', createdBy: 'test' })
+    const client = createStudioClient({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      headers: { authorization: `Bearer ${secret}` },
+    })
     // Warm up: the first write starts the store's long-lived reader.
     await client.createPipeline({ body: { name: 'orders', template: 'daily-revenue' } })
     await client.createPipeline({ body: { name: 'refunds', template: 'customer-orders' } })

@@ -38,7 +38,7 @@ describe('a studio without Spark', () => {
       expect(lookups).toBe(0)
       const health = await studio.api.health({}, { principal: admin })
       expect(health.status).toBe('degraded')
-      expect(health.checks.spark).toMatchObject({ ok: false, detail: expect.stringContaining('No Spark') })
+      expect(health.checks?.spark).toMatchObject({ ok: false, detail: expect.stringContaining('No Spark') })
       await studio.api.createPipeline({ body: { name: 'orders', template: 'daily-revenue' } }, { principal: admin })
       const run = await studio.api.run({ body: { pipeline: 'orders', maxAttempts: 1 } }, { principal: admin })
       const deadline = Date.now() + 60_000

@@ -41,6 +41,8 @@ export function runDto(
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
     cancelRequested: run.cancelRequestedAt ? true : undefined,
+    requestedBy: run.requestedBy ?? undefined,
+    cancelledBy: run.cancelledBy ?? undefined,
     error: run.error ? { ...run.error } : undefined,
     appId: run.appId ?? undefined,
     sparkUiUrl: run.status === 'running' ? sparkUiUrl : undefined,

@@ -62,7 +62,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
         ),
       }
     },
-    run: async ({ body }, { signal }) => {
+    run: async ({ body }, { signal, principal }) => {
       const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
       // Compiled now so that a run that cannot start is refused here, with every problem, rather than failing later.
       compilePipeline(stored.document, registry, { params: body.params, revision: stored.revision })
@@ -71,6 +71,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
           pipeline: body.pipeline,
           revision: stored.revision,
           params: body.params ?? {},
+          requestedBy: principal.id,
           ...(body.idempotencyKey ? { idempotencyKey: body.idempotencyKey } : {}),
           ...(body.priority !== undefined ? { priority: body.priority } : {}),
           ...(body.maxAttempts !== undefined ? { maxAttempts: body.maxAttempts } : {}),
@@ -79,7 +80,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
       )
       return runDto(run)
     },
-    backfill: async ({ body }, { signal }) => {
+    backfill: async ({ body }, { signal, principal }) => {
       const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
       const created = await runs.createBackfill(
         {
@@ -90,6 +91,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
           grain: body.grain,
           // Each run gets the partition params its pipeline declares, and no others.
           pipelineParams: (stored.document.params ?? []).map((p) => p.name),
+          requestedBy: principal.id,
           ...(body.timezone ? { timezone: body.timezone } : {}),
           ...(body.reprocess ? { reprocess: body.reprocess } : {}),
           ...(body.concurrency ? { concurrency: body.concurrency } : {}),
@@ -150,8 +152,10 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
       await runs.get(params.id, { signal })
       return runEvents(runs, params.id, query.after !== undefined ? String(query.after) : undefined, signal)
     },
-    cancelExecution: async ({ params }, { signal }) => runDto(await runs.cancel(params.id, { signal })),
-    retryExecution: async ({ params }, { signal }) => runDto(await runs.retry(params.id, { signal })),
+    cancelExecution: async ({ params }, { signal, principal }) =>
+      runDto(await runs.cancel(params.id, { by: principal.id, signal })),
+    retryExecution: async ({ params }, { signal, principal }) =>
+      runDto(await runs.retry(params.id, { by: principal.id, signal })),
     getBackfill: async ({ params }, { signal }) => backfillDto(await runs.getBackfill(params.id, { signal })),
   }
 }

@@ -1,5 +1,6 @@
 import { type PipelineDocument, StudioError } from '@sparkle-studio/core'
 import type { StudioParts } from '../parts.ts'
+import { authorOf } from '../principal.ts'
 import { commitDto } from './pipelines.ts'
 import type { UseCases } from './types.ts'
 
@@ -27,14 +28,19 @@ export function gitUseCases({ pipelines, pullRequests }: Pick<StudioParts, 'pipe
       const b = await pipelines.createBranch(body.name, { ...(body.from ? { from: body.from } : {}), signal })
       return { name: b.name, commit: b.commit, current: b.current }
     },
-    commit: async ({ body }, { signal }) => {
+    commit: async ({ body }, { signal, principal }) => {
       const result = await pipelines.commit(
         body.changes.map((c) => ({
           name: c.name,
           document: c.document as PipelineDocument | null,
           ...(c.expected !== undefined ? { expected: c.expected } : {}),
         })),
-        { message: body.message, ...(body.branch ? { branch: body.branch } : {}), signal },
+        {
+          message: body.message,
+          author: authorOf(principal),
+          ...(body.branch ? { branch: body.branch } : {}),
+          signal,
+        },
       )
       return { commit: commitDto(result), names: body.changes.map((c) => c.name) }
     },

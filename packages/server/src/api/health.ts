@@ -1,5 +1,6 @@
 import { SDK_VERSION } from '@sparkle-studio/core'
 import type { StudioParts } from '../parts.ts'
+import { hasRole } from '../principal.ts'
 import type { UseCases } from './types.ts'
 
 interface Check {
@@ -17,7 +18,7 @@ export function healthUseCase(parts: StudioParts): Pick<UseCases, 'health'> {
     }
   }
   return {
-    health: async () => {
+    health: async (_input, { principal }) => {
       const [spark, git, database] = await Promise.all([
         check(parts.sparkRuntime, (r) => ({ version: r.sparkVersion, java: r.javaVersion })),
         check(
@@ -30,6 +31,8 @@ export function healthUseCase(parts: StudioParts): Pick<UseCases, 'health'> {
         ),
       ])
       const ok = spark.ok && git.ok && database.ok
+      // Failure details name paths and settings of the server: for editors and admins only.
+      if (!hasRole(principal, 'editor')) for (const c of [spark, git, database]) delete c.detail
       return {
         status: ok ? ('ok' as const) : ('degraded' as const),
         version: SDK_VERSION,

@@ -3,6 +3,7 @@ import { type AnyRoute, api, type RouteName } from '@sparkle-studio/core/contrac
 import { parseRouteInput, type RawRouteInput } from '../input.ts'
 import type { StudioParts } from '../parts.ts'
 import { type Call, hasRole } from '../principal.ts'
+import { accessUseCases } from './access.ts'
 import { componentUseCases } from './components.ts'
 import { executionUseCases } from './execution.ts'
 import { gitUseCases } from './git.ts'
@@ -36,6 +37,7 @@ export function createStudioApi(parts: StudioParts): StudioApi {
     ...pipelineUseCases(parts),
     ...executionUseCases(parts),
     ...gitUseCases(parts),
+    ...accessUseCases(parts),
   }
   const guarded: Record<string, unknown> = {}
   for (const [name, useCase] of Object.entries(cases) as [RouteName, (input: unknown, call: Call) => unknown][]) {

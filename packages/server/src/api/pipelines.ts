@@ -1,6 +1,7 @@
 import { compilePipeline, StudioError, validatePipeline } from '@sparkle-studio/core'
 import type { CommitSummary } from '@sparkle-studio/git'
 import type { StudioParts } from '../parts.ts'
+import { authorOf } from '../principal.ts'
 import type { UseCases } from './types.ts'
 
 type PipelineCases = Pick<
@@ -44,13 +45,19 @@ export function parseParamsQuery(text: string | undefined): Record<string, unkno
   throw new StudioError('BAD_REQUEST', 'params must be a JSON object, e.g. {"ds":"2026-11-01"}')
 }
 
+/** A copy of `value` with the data folder's absolute path replaced by `<data>` in every string. */
+function maskPaths<T>(value: T, dataDir: string): T {
+  return JSON.parse(JSON.stringify(value).replaceAll(JSON.stringify(dataDir).slice(1, -1), '<data>')) as T
+}
+
 /** Pipelines in git: templates, list, create, read, save, delete, export, history, diff, validation and plans. */
 export function pipelineUseCases(
-  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log'>,
+  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir'>,
 ): PipelineCases {
-  const { registry, pipelines, templates, log } = parts
+  const { registry, pipelines, templates, log, dataDir } = parts
   return {
-    listTemplates: async () => templates.map((t) => ({ ...t })) as never,
+    // Templates carry the server's sample and output folders as param defaults: shown as `<data>/…`, never absolute.
+    listTemplates: async () => templates.map((t) => maskPaths(t, dataDir)) as never,
     listPipelines: async ({ query }, { signal }) => {
       const list = await pipelines.list({ ...(query.ref ? { ref: query.ref } : {}), signal })
       for (const p of list.problems) log.warn('unreadable pipeline file', { name: p.name, path: p.path, code: p.code })
@@ -61,7 +68,7 @@ export function pipelineUseCases(
         ...(p.lastCommit ? { lastCommit: commitDto(p.lastCommit) } : {}),
       }))
     },
-    createPipeline: async ({ body }, { signal }) => {
+    createPipeline: async ({ body }, { signal, principal }) => {
       let document: unknown = body.document
       if (body.template !== undefined) {
         const template = templates.find((t) => t.name === body.template)
@@ -76,6 +83,7 @@ export function pipelineUseCases(
       const saved = await pipelines.save(body.name, named, {
         expected: null,
         message: body.message ?? `Create ${body.name}${body.template ? ` from template ${body.template}` : ''}`,
+        author: authorOf(principal),
         signal,
       })
       return { name: body.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
@@ -89,20 +97,22 @@ export function pipelineUseCases(
         blob: p.blob,
       }
     },
-    savePipeline: async ({ params, headers, body }, { signal }) => {
+    savePipeline: async ({ params, headers, body }, { signal, principal }) => {
       const expected = expectedFromIfMatch(headers['if-match'])
       const saved = await pipelines.save(params.name, body.document, {
         ...(expected ? { expected } : {}),
         message: body.message ?? `Update ${params.name}`,
+        author: authorOf(principal),
         signal,
       })
       return { name: params.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
     },
-    deletePipeline: async ({ params, headers }, { signal }) => {
+    deletePipeline: async ({ params, headers }, { signal, principal }) => {
       const expected = expectedFromIfMatch(headers['if-match'])
       const result = await pipelines.delete(params.name, {
         ...(expected ? { expected } : {}),
         message: `Delete ${params.name}`,
+        author: authorOf(principal),
         signal,
       })
       return { name: params.name, commit: result.commit }

@@ -1,14 +1,16 @@
 // The framework-agnostic HTTP handler: a parse, one use-case call and a response, for every route of the contract.
 import { randomUUID } from 'node:crypto'
-import { errorStatus, isStudioError, StudioError } from '@sparkle-studio/core'
+import { errorStatus, isStudioError, SDK_VERSION, StudioError } from '@sparkle-studio/core'
 import type { RouteName } from '@sparkle-studio/core/contract'
 import { formatRunStreamEvent } from '@sparkle-studio/core/routes'
+import { assertRole } from '../api/index.ts'
 import type { StreamMessage } from '../api/run-events.ts'
 import type { RawRouteInput } from '../input.ts'
 import type { Logger } from '../logger.ts'
-import type { Call } from '../principal.ts'
+import type { Call, Principal } from '../principal.ts'
 import type { Studio } from '../studio.ts'
-import { matchRoute } from './routing.ts'
+import { allowedMethods, matchRoute } from './routing.ts'
+import { createRequestSafety, type SafetyOptions } from './safety.ts'
 
 /** A request as every adapter hands it to the handler. */
 export interface StudioRequest {
@@ -22,6 +24,8 @@ export interface StudioRequest {
   readonly body: RequestBody
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal
+  /** The client's network address, when the adapter knows it (rate limits of anonymous callers use it). */
+  readonly remoteAddress?: string | undefined
 }
 
 /** The body of a {@link StudioRequest}. */
@@ -43,7 +47,7 @@ export type StudioResponse = {
 export type StudioHandler = (request: StudioRequest) => Promise<StudioResponse>
 
 /** Options of the HTTP adapters. */
-export interface HandlerOptions {
+export interface HandlerOptions extends SafetyOptions {
   /**
    * Largest JSON body accepted, in bytes.
    * @default 1_048_576
@@ -98,8 +102,49 @@ function queryRecord(query: URLSearchParams): Record<string, string | string[]> 
   return out
 }
 
-async function* sseStream(messages: AsyncIterable<StreamMessage>): AsyncGenerator<string> {
-  for await (const m of messages) yield 'comment' in m ? `: ${m.comment}\n\n` : formatRunStreamEvent(m)
+async function* sseStream(messages: AsyncIterable<StreamMessage>, release: () => void): AsyncGenerator<string> {
+  try {
+    for await (const m of messages) yield 'comment' in m ? `: ${m.comment}\n\n` : formatRunStreamEvent(m)
+  } finally {
+    release()
+  }
+}
+
+const jsonHeaders = (headers: Record<string, string>) => ({
+  ...headers,
+  'content-type': 'application/json; charset=utf-8',
+})
+
+/** What an audit entry starts from, before the answer is known. */
+interface AuditDraft {
+  readonly route: RouteName
+  readonly method: string
+  readonly principal: Principal
+  readonly params: Readonly<Record<string, string>>
+  body?: unknown
+}
+
+const auditFailed = (log: Logger) => (error: unknown) =>
+  log.error('audit entry not written', { error: error instanceof Error ? error.message : String(error) })
+
+/** Runs `fn` with a signal that also aborts after `ms` (when set); past it, the call fails with `JOB_TIMEOUT`. */
+async function withTimeout<T>(ms: number | undefined, call: Call, fn: (call: Call) => Promise<T>): Promise<T> {
+  if (!ms) return fn(call)
+  const timeout = AbortSignal.timeout(ms)
+  const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout
+  try {
+    return await fn({ ...call, signal })
+  } catch (error) {
+    if (timeout.aborted && !call.signal?.aborted) {
+      throw new StudioError('JOB_TIMEOUT', `The request took longer than the limit of ${ms} ms`, { limitMs: ms })
+    }
+    throw error
+  }
+}
+
+/** What an anonymous caller learns from the health route: that the server is up. */
+function liveness() {
+  return { status: 'ok' as const, version: SDK_VERSION }
 }
 
 /** The error envelope and status of any error; internals are logged, never sent. */
@@ -138,12 +183,17 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
   const bodyLimit = options.bodyLimit ?? 1_048_576
   const origins = options.corsOrigins ?? []
   const useCases = studio.api as unknown as Record<RouteName, (input: unknown, call: Call) => Promise<unknown>>
+  const safety = createRequestSafety(options)
   return async (request) => {
     const incoming = request.header('x-request-id')
     const requestId = incoming && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID()
     const log = studio.log.child({ requestId })
     const started = performance.now()
-    const headers: Record<string, string> = { 'x-request-id': requestId, ...corsHeaders(request, origins) }
+    const headers: Record<string, string> = {
+      ...safety.headers,
+      'x-request-id': requestId,
+      ...corsHeaders(request, origins),
+    }
     const done = (status: number) =>
       log.info('request', {
         method: request.method,
@@ -151,30 +201,55 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         status,
         ms: Math.round(performance.now() - started),
       })
-    if (request.method === 'OPTIONS' && headers['access-control-allow-origin']) {
-      done(204)
-      return {
-        status: 204,
-        empty: true,
-        headers: {
-          ...headers,
-          'access-control-allow-methods': 'GET,POST,PUT,DELETE',
-          'access-control-allow-headers':
-            request.header('access-control-request-headers') ?? 'content-type,authorization,if-match',
-          'access-control-max-age': '600',
-        },
-      }
-    }
+    let audit: AuditDraft | undefined
     try {
+      safety.checkHost(request)
+      if (request.method === 'OPTIONS' && headers['access-control-allow-origin']) {
+        done(204)
+        return {
+          status: 204,
+          empty: true,
+          headers: {
+            ...headers,
+            'access-control-allow-methods': 'GET,POST,PUT,DELETE',
+            'access-control-allow-headers':
+              request.header('access-control-request-headers') ?? 'content-type,authorization,if-match',
+            'access-control-max-age': '600',
+          },
+        }
+      }
       const match = matchRoute(request.method, request.path)
-      if (!match) throw new StudioError('NOT_FOUND', `No route ${request.method} ${request.path}`)
+      if (!match) {
+        const allow = allowedMethods(request.path)
+        if (allow.length > 0) {
+          headers['allow'] = allow.join(', ')
+          throw new StudioError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}`, {
+            allow,
+          })
+        }
+        throw new StudioError('NOT_FOUND', `No route ${request.method} ${request.path}`)
+      }
       const { name, route } = match
+      safety.checkOrigin(request, route)
       const principal = await studio.authenticate({
         method: request.method,
         path: request.path,
         header: (h) => request.header(h),
       })
-      if (!principal) throw new StudioError('UNAUTHORIZED', 'Authentication required: send Authorization: Bearer <key>')
+      Object.assign(headers, await safety.rateLimit(request, principal))
+      if (!principal) {
+        if (name === 'health') {
+          // Liveness for anyone; the checks (versions, paths, errors) only for callers who authenticated.
+          done(200)
+          return { status: 200, headers: jsonHeaders(headers), json: { success: true, data: liveness() } }
+        }
+        throw new StudioError('UNAUTHORIZED', 'Authentication required: send Authorization: Bearer <API key or token>')
+      }
+      const call: Call = { principal, signal: request.signal, requestId, log }
+      if (route.method !== 'GET') audit = { route: name, method: route.method, principal, params: match.params }
+      // The role first: an under-privileged caller learns nothing from how its input would have been parsed.
+      assertRole(name, call)
+      safety.checkContentType(request, route)
       const query = queryRecord(request.query)
       if (route.stream === 'sse') {
         // A reconnecting EventSource sends the last id it saw; it wins over the query.
@@ -192,28 +267,35 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         headers: rawHeaders,
         body: route.body ? await readJson(request, bodyLimit) : undefined,
       }
-      const call: Call = { principal, signal: request.signal, requestId, log }
-      const data = await useCases[name](input, call)
+      if (audit) audit.body = input.body
       if (route.stream === 'sse') {
-        done(200)
-        return {
-          status: 200,
-          headers: {
-            ...headers,
-            'content-type': 'text/event-stream; charset=utf-8',
-            'cache-control': 'no-cache, no-transform',
-            'x-accel-buffering': 'no',
-          },
-          stream: sseStream(data as AsyncIterable<StreamMessage>),
+        const release = safety.reserve('stream', principal)
+        try {
+          const data = await useCases[name](input, call)
+          done(200)
+          return {
+            status: 200,
+            headers: {
+              ...headers,
+              'content-type': 'text/event-stream; charset=utf-8',
+              'cache-control': 'no-cache, no-transform',
+              'x-accel-buffering': 'no',
+            },
+            stream: sseStream(data as AsyncIterable<StreamMessage>, release),
+          }
+        } catch (error) {
+          release()
+          throw error
         }
       }
+      const release = name === 'dryRun' ? safety.reserve('preview', principal) : undefined
+      const data = await withTimeout(safety.requestTimeoutMs, call, (c) => useCases[name](input, c)).finally(() =>
+        release?.(),
+      )
       const status = route.status ?? 200
       done(status)
-      return {
-        status,
-        headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
-        json: { success: true, data },
-      }
+      if (audit) await studio.audit.record({ ...audit, status, requestId, data }).catch(auditFailed(log))
+      return { status, headers: jsonHeaders(headers), json: { success: true, data } }
     } catch (error) {
       if (request.signal.aborted && !isStudioError(error)) {
         // The client went away and the work was stopped for it: nothing to answer, nothing went wrong here.
@@ -221,8 +303,12 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         return { status: 499, empty: true, headers }
       }
       const { status, json } = errorResponse(error, requestId, log)
+      const retryAfter = isStudioError(error) ? (error.details as { retryAfterS?: unknown } | undefined) : undefined
+      if (typeof retryAfter?.retryAfterS === 'number') headers['retry-after'] = String(retryAfter.retryAfterS)
       done(status)
-      return { status, headers: { ...headers, 'content-type': 'application/json; charset=utf-8' }, json }
+      const code = isStudioError(error) ? error.code : 'INTERNAL'
+      if (audit) await studio.audit.record({ ...audit, status, requestId, code }).catch(auditFailed(log))
+      return { status, headers: jsonHeaders(headers), json }
     }
   }
 }

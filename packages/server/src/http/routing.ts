@@ -76,3 +76,16 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
   }
   return undefined
 }
+
+/** The methods the contract serves on `path` (for a 405 answer's `Allow`), empty when no route has that path. */
+export function allowedMethods(path: string): string[] {
+  const methods = new Set<string>()
+  for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
+    try {
+      if (matchRoute(method, path)) methods.add(method)
+    } catch {
+      // A path parameter that does not decode: no route for it with any method.
+    }
+  }
+  return [...methods]
+}

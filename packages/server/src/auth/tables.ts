@@ -1,0 +1,90 @@
+// The API's own tables (API keys, the audit log) in the run store's database, with their own migrations.
+import { type ColumnType, type Generated, type Kysely, sql } from 'kysely'
+import { type Migration, Migrator } from 'kysely/migration'
+
+/** The `api_keys` table: one row per key, the secret kept only as its SHA-256. */
+export interface ApiKeysTable {
+  id: string
+  name: string
+  role: string
+  /** The visible start of the secret (`sk_live_ab12cd34`), to tell keys apart. */
+  prefix: string
+  /** SHA-256 of the whole secret, hex. */
+  hash: string
+  created_by: string
+  created_at: ColumnType<Date, Date | string | undefined, never>
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** The `audit_log` table: one row per mutating request. */
+export interface AuditLogTable {
+  id: Generated<string>
+  at: ColumnType<Date, Date | string | undefined, never>
+  principal_id: string
+  principal_name: string
+  via: string
+  route: string
+  method: string
+  target: string | null
+  status: number
+  code: string | null
+  request_id: string
+}
+
+/** The API's tables. */
+export interface ApiSchema {
+  api_keys: ApiKeysTable
+  audit_log: AuditLogTable
+}
+
+const migrations: Record<string, Migration> = {
+  '0001_keys_and_audit': {
+    async up(db) {
+      for (const statement of [
+        `CREATE TABLE api_keys (
+          id text PRIMARY KEY,
+          name text NOT NULL,
+          role text NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+          prefix text NOT NULL,
+          hash text NOT NULL UNIQUE,
+          created_by text NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          expires_at timestamptz,
+          last_used_at timestamptz,
+          revoked_at timestamptz
+        )`,
+        `CREATE TABLE audit_log (
+          id bigserial PRIMARY KEY,
+          at timestamptz NOT NULL DEFAULT now(),
+          principal_id text NOT NULL,
+          principal_name text NOT NULL,
+          via text NOT NULL,
+          route text NOT NULL,
+          method text NOT NULL,
+          target text,
+          status integer NOT NULL,
+          code text,
+          request_id text NOT NULL
+        )`,
+        `CREATE INDEX audit_log_principal ON audit_log (principal_id, id)`,
+        `CREATE INDEX audit_log_route ON audit_log (route, id)`,
+      ]) {
+        await sql.raw(statement).execute(db)
+      }
+    },
+  },
+}
+
+/** Brings the API's tables to the newest version (under Kysely's migration lock, like the run store's). */
+export async function migrateApiTables(db: Kysely<ApiSchema>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'sparkle_api_migrations',
+    migrationLockTableName: 'sparkle_api_migrations_lock',
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error) throw error
+}
