@@ -2,6 +2,7 @@
 // defaults (PGlite, a git repository, local Spark), driven through the typed client, as any client would. Everything
 // lives in .demo/ (git-ignored) and is reused by the next run. `./sparkle demo --keep` leaves the server running.
 import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -148,11 +149,19 @@ async function main(): Promise<void> {
   const wanted = Number(process.env['PORT'] ?? 3000)
   // Port 3000 taken: any free port will do.
   const server = await startServerProcess({ ...env, PORT: String((await portIsFree(wanted)) ? wanted : 0) })
-  const client = createStudioClient({ baseUrl: server.url, timeout: 300_000 })
+  // Authentication is on: the server created an admin key on its first start and keeps it in the data folder.
+  const keyFile = join(dataDir, 'admin-key')
+  const token = (await readFile(keyFile, 'utf8').catch(() => '')).trim()
+  if (!token)
+    throw new Error(`no admin key in ${keyFile}: delete ${dataDir} to start over, or create a key with the keys script`)
+  const client = createStudioClient({ baseUrl: server.url, timeout: 300_000, token })
   let ok = true
   try {
     const health = await client.health()
     console.log(`\n${bold('1. Server')} ${server.url} (API docs: ${server.url}/docs)`)
+    console.log(
+      `  authenticated with the admin API key in ${keyFile} (mode 0600; send it as Authorization: Bearer <key>)`,
+    )
     console.log(
       `  Spark ${health.checks.spark.version} on Java ${health.checks.spark.java}, database ${health.checks.database.dialect}, git branch ${health.checks.git.branch}`,
     )
@@ -221,7 +230,9 @@ async function main(): Promise<void> {
     console.log(`  outputs:       ${join(dataDir, 'output')}`)
     console.log(`  git history:   git --git-dir ${join(dataDir, 'repo.git')} log --oneline`)
     if (keep) {
-      console.log(`\nThe server keeps running (Ctrl-C to stop). Try: curl ${server.url}/api/v1/pipelines`)
+      console.log(
+        `\nThe server keeps running (Ctrl-C to stop). Try: curl -H "Authorization: Bearer $(cat ${keyFile})" ${server.url}/api/v1/pipelines`,
+      )
       await new Promise<void>((resolveStop) => {
         process.once('SIGINT', () => resolveStop())
         process.once('SIGTERM', () => resolveStop())

@@ -6,6 +6,7 @@ import {
   createLogger,
   createStudio,
   createStudioWorker,
+  handlerOptions,
   loadServerConfig,
   studioOptions,
   studioRouter,
@@ -41,7 +42,7 @@ export async function startServer(
 
   const app = express()
   app.disable('x-powered-by')
-  app.use('/api/v1', studioRouter(studio, { bodyLimit: config.bodyLimit, corsOrigins: config.corsOrigins }))
+  app.use('/api/v1', studioRouter(studio, handlerOptions(config)))
   const spec = generateOpenApi({ servers: [`http://${config.host}:${config.port}`] })
   app.get('/openapi.json', (_req, res) => {
     res.json(spec)

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startServer } from '../src/main.ts'
 
 const routes = Object.entries(api) as [RouteName, AnyRoute][]
+/** Every request is an admin's: the bad input, not the caller, must be what is refused. */
+const ADMIN_KEY = `sk_live_bad_input_${'k'.repeat(40)}`
 
 /** A valid body per route with a body, so that one unknown field is the only problem. */
 const validBodies: Partial<Record<RouteName, unknown>> = {
@@ -23,6 +25,7 @@ const validBodies: Partial<Record<RouteName, unknown>> = {
   pull: {},
   push: {},
   createPullRequest: { head: 'topic', title: 't' },
+  createKey: { name: 'k', role: 'viewer' },
 }
 
 const goodParams: Record<string, string> = { name: 'seeded', type: 'transformer', id: 'r1' }
@@ -48,7 +51,9 @@ describe('bad input on every route gives a typed 4xx and changes nothing', () =>
   }
 
   async function send(name: RouteName, route: AnyRoute, label: string, path: string, init: RequestInit = {}) {
-    const response = await fetch(`${server.url}/api/v1${path}`, { method: route.method, ...init })
+    const headers = new Headers(init.headers)
+    headers.set('authorization', `Bearer ${ADMIN_KEY}`)
+    const response = await fetch(`${server.url}/api/v1${path}`, { method: route.method, ...init, headers })
     const text = await response.text()
     let body: { success?: boolean; error?: { code?: unknown; message?: unknown } } = {}
     try {
@@ -72,10 +77,13 @@ describe('bad input on every route gives a typed 4xx and changes nothing', () =>
       SPARKLE_DATA_DIR: dir.path,
       SPARKLE_WORKER: 'off',
       SPARKLE_LOG_LEVEL: 'error',
+      SPARKLE_ADMIN_KEY: ADMIN_KEY,
+      // Hundreds of requests in a few seconds from one caller: the limit would answer instead of the parser.
+      SPARKLE_RATE_LIMIT: 'off',
     })
     const created = await fetch(`${server.url}/api/v1/pipelines`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
       body: JSON.stringify({ name: 'seeded', template: 'daily-revenue' }),
     })
     expect(created.status).toBe(201)

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GitHubStandIn, startGitHubStandIn } from '../../../packages/git/test/github-stand-in.ts'
 import { type RunningServer, startServer } from '../src/main.ts'
 
+/** The operator's admin key (SPARKLE_ADMIN_KEY): authentication is on, as in production. */
+const ADMIN_KEY = `sk_live_e2e_${'k'.repeat(40)}`
+
 /** What the daily-revenue template must write for a day: paid orders summed per customer. */
 function expectedRevenue(day: string) {
   const per = new Map<number, { orders: number; revenue: number }>()
@@ -45,8 +48,9 @@ describe('Sparkle Studio end to end (real server, worker, Spark, git, PostgreSQL
       SPARKLE_PR_REPO: 'acme/pipelines',
       SPARKLE_PR_TOKEN: 'gh-test-token',
       SPARKLE_PR_API_URL: github.apiUrl,
+      SPARKLE_ADMIN_KEY: ADMIN_KEY,
     })
-    client = createStudioClient({ baseUrl: server.url, timeout: 120_000 })
+    client = createStudioClient({ baseUrl: server.url, timeout: 120_000, token: ADMIN_KEY })
   })
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 // What an outsider does: npm-install the packed packages in a project outside the workspace, bundle the client for a
 // browser, and run the embedding guide's server on real Spark, talking to it with the packed client.
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
@@ -106,6 +106,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     let server: ServerProcess | undefined
     let client: StudioClient
     let dataDir = ''
+    let token = ''
     let port = 0
 
     beforeAll(async () => {
@@ -126,7 +127,12 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       const packed = join(appDir, 'node_modules', '@sparkle-studio', 'client', 'dist', 'index.js')
       const { createStudioClient } = (await import(pathToFileURL(packed).href)) as ClientModule
       // A cold Spark preview on a shared machine can take longer than the client's default 30 s.
-      client = createStudioClient({ baseUrl: `http://127.0.0.1:${port}`, timeout: 300_000 })
+      // Authentication is on: the first start created an admin key, printed it once and kept it in a 0600 file.
+      const keyFile = join(dataDir, 'admin-key')
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+      token = readFileSync(keyFile, 'utf8').trim()
+      expect(server.output()).toContain(token)
+      client = createStudioClient({ baseUrl: `http://127.0.0.1:${port}`, timeout: 300_000, token })
     })
 
     afterAll(async () => {
@@ -139,10 +145,12 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     })
 
     it('serves the API against real Spark, mounted in one line', async () => {
+      const anonymous = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`)
+      expect(anonymous.status).toBe(401)
       const health = await client.health()
-      expect(health.checks.spark, `spark: ${JSON.stringify(health.checks.spark)}`).toMatchObject({ ok: true })
-      expect(health.checks.git).toMatchObject({ ok: true })
-      expect(health.checks.database).toMatchObject({ ok: true, dialect: 'pglite' })
+      expect(health.checks?.spark, `spark: ${JSON.stringify(health.checks?.spark)}`).toMatchObject({ ok: true })
+      expect(health.checks?.git).toMatchObject({ ok: true })
+      expect(health.checks?.database).toMatchObject({ ok: true, dialect: 'pglite' })
 
       const pipeline = 'outsider-revenue'
       const created = await client.createPipeline({ body: { name: pipeline, template: 'daily-revenue' } })
@@ -178,7 +186,10 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       if (!snippet) throw new Error(`${GUIDE}: no client snippet under "${GUIDE_HEADING}"`)
       expect(snippet).toContain(GUIDE_BASE_URL)
       await writeFile(join(appDir, 'client.ts'), snippet.replaceAll(GUIDE_BASE_URL, `http://127.0.0.1:${port}`))
-      const out = await run(process.execPath, [join(appDir, 'client.ts')], { cwd: appDir, env: outsiderEnv() })
+      const out = await run(process.execPath, [join(appDir, 'client.ts')], {
+        cwd: appDir,
+        env: outsiderEnv({ SPARKLE_TOKEN: token }),
+      })
       expect(out).toMatch(/^run \S+ succeeded$/m)
     })
   })
