@@ -199,6 +199,30 @@ describe('authentication and roles on every route', () => {
     const entries = ((await audit.json()) as { data: { items: { principal: { name: string }; status: number }[] } })
       .data.items
     expect(entries[0]).toMatchObject({ principal: { name: 'editor user' }, status: 200, target: 'authored' })
+    // Runs keep who queued and who cancelled them.
+    const queued = await fetch(`${base}/api/v1/execute/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secrets['editor']}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ pipeline: 'authored' }),
+    })
+    const run = ((await queued.json()) as { data: { id: string; requestedBy: string } }).data
+    expect(run.requestedBy).toMatch(/^key:/)
+    const cancelled = await fetch(`${base}/api/v1/executions/${run.id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secrets['admin']}` },
+    })
+    const after = ((await cancelled.json()) as { data: { cancelledBy: string; requestedBy: string } }).data
+    expect(after.cancelledBy).toMatch(/^key:/)
+    expect(after.cancelledBy).not.toBe(after.requestedBy)
+
+    // An unknown method on a known path: 405 with the methods it has.
+    const patched = await fetch(`${base}/api/v1/pipelines/authored`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${secrets['admin']}` },
+    })
+    expect(patched.status).toBe(405)
+    expect(patched.headers.get('allow')).toBe('GET, PUT, DELETE')
+
     const all = await studio.audit.list({ limit: 500 })
     const refused = all.items.filter((e) => e.status === 403).length
     console.log(`audit log: ${all.items.length} entries, ${refused} of them refused with 403`)
