@@ -4,6 +4,8 @@ import { resolve } from 'node:path'
 import { StudioError } from '@sparkle-studio/core'
 import { GitHubProvider, GitLabProvider, type PullRequestProvider } from '@sparkle-studio/git'
 import { z } from 'zod'
+import type { HandlerOptions } from './http/handler.ts'
+import { SAFETY_DEFAULTS } from './http/safety.ts'
 import type { LogLevel } from './logger.ts'
 import type { StudioOptions } from './studio.ts'
 
@@ -44,6 +46,15 @@ const EnvSchema = z.object({
   SPARKLE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SPARKLE_AUTHOR_NAME: z.string().default('Sparkle Studio'),
   SPARKLE_AUTHOR_EMAIL: z.string().default('studio@sparkle.invalid'),
+  SPARKLE_ALLOWED_HOSTS: csv,
+  SPARKLE_RATE_LIMIT: z
+    .string()
+    .regex(/^(?:off|\d+\/\d+[sm])$/, 'requests per window such as 600/60s or 1000/5m, or off')
+    .default(`${SAFETY_DEFAULTS.requests}/${SAFETY_DEFAULTS.windowS}s`),
+  SPARKLE_MAX_STREAMS: z.coerce.number().int().min(1).optional(),
+  SPARKLE_MAX_STREAMS_PER_CALLER: z.coerce.number().int().min(1).default(SAFETY_DEFAULTS.maxStreamsPerCaller),
+  SPARKLE_MAX_PREVIEWS_PER_CALLER: z.coerce.number().int().min(1).default(SAFETY_DEFAULTS.maxPreviewsPerCaller),
+  SPARKLE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(SAFETY_DEFAULTS.requestTimeoutMs),
 })
 
 /** A server's configuration, as read from the environment by {@link loadServerConfig}. */
@@ -81,6 +92,24 @@ export interface ServerConfig {
   readonly workerConcurrency: number
   /** Values of `SPARKLE_SECRET_*` variables, by secret name: what `{ "$secret": "NAME" }` resolves to. */
   readonly secrets: Readonly<Record<string, string>>
+  /** `Host` names the API answers for besides the loopback names (`SPARKLE_ALLOWED_HOSTS`). */
+  readonly allowedHosts: readonly string[]
+  /** Requests per caller per window (`SPARKLE_RATE_LIMIT`), or `false` when it is `off`. */
+  readonly rateLimit: { readonly requests: number; readonly windowS: number } | false
+  /** Event streams open at once, all callers together (`SPARKLE_MAX_STREAMS`; 1000 with PostgreSQL, else 100). */
+  readonly maxStreams: number
+  /** Event streams one caller may hold open (`SPARKLE_MAX_STREAMS_PER_CALLER`). */
+  readonly maxStreamsPerCaller: number
+  /** Previews one caller may have running (`SPARKLE_MAX_PREVIEWS_PER_CALLER`). */
+  readonly maxPreviewsPerCaller: number
+  /** The longest a non-streaming request may take, in milliseconds; 0 for no limit (`SPARKLE_REQUEST_TIMEOUT_MS`). */
+  readonly requestTimeoutMs: number
+}
+
+function rateLimitOf(value: string): ServerConfig['rateLimit'] {
+  const m = /^(\d+)\/(\d+)([sm])$/.exec(value)
+  if (!m) return false
+  return { requests: Number(m[1]), windowS: Number(m[2]) * (m[3] === 'm' ? 60 : 1) }
 }
 
 function bytes(size: string): number {
@@ -94,7 +123,9 @@ function bytes(size: string): number {
  * `DATABASE_URL`, `SPARKLE_REPO`, `SPARKLE_BRANCH`, `SPARKLE_REMOTE`, `SPARK_MASTER`, `SPARKLE_CORS_ORIGINS`,
  * `SPARKLE_BODY_LIMIT`, `SPARKLE_LOG_LEVEL`, `SPARKLE_PREVIEW_IDLE_MS`, `SPARKLE_PR_PROVIDER`, `SPARKLE_PR_REPO`,
  * `SPARKLE_PR_TOKEN`, `SPARKLE_PR_API_URL`, `SPARKLE_WORKER`, `SPARKLE_WORKER_CONCURRENCY`, `SPARKLE_AUTHOR_NAME`,
- * `SPARKLE_AUTHOR_EMAIL` and every `SPARKLE_SECRET_<NAME>`.
+ * `SPARKLE_AUTHOR_EMAIL`, `SPARKLE_ALLOWED_HOSTS`, `SPARKLE_RATE_LIMIT` (`600/60s`, `1000/5m` or `off`),
+ * `SPARKLE_MAX_STREAMS`, `SPARKLE_MAX_STREAMS_PER_CALLER`, `SPARKLE_MAX_PREVIEWS_PER_CALLER`,
+ * `SPARKLE_REQUEST_TIMEOUT_MS` (0 for none) and every `SPARKLE_SECRET_<NAME>`.
  * @throws StudioError `BAD_REQUEST` listing every invalid variable (never their values).
  */
 export function loadServerConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
@@ -142,6 +173,13 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     worker: e.SPARKLE_WORKER ?? (e.DATABASE_URL ? 'off' : 'embedded'),
     workerConcurrency: e.SPARKLE_WORKER_CONCURRENCY,
     secrets,
+    allowedHosts: e.SPARKLE_ALLOWED_HOSTS,
+    rateLimit: rateLimitOf(e.SPARKLE_RATE_LIMIT),
+    maxStreams:
+      e.SPARKLE_MAX_STREAMS ?? (e.DATABASE_URL ? SAFETY_DEFAULTS.maxStreams : SAFETY_DEFAULTS.maxStreamsEmbedded),
+    maxStreamsPerCaller: e.SPARKLE_MAX_STREAMS_PER_CALLER,
+    maxPreviewsPerCaller: e.SPARKLE_MAX_PREVIEWS_PER_CALLER,
+    requestTimeoutMs: e.SPARKLE_REQUEST_TIMEOUT_MS,
   })
 }
 
@@ -175,5 +213,42 @@ export function studioOptions(config: ServerConfig): StudioOptions {
     spark: { master: config.sparkMaster, previewIdleMs: config.previewIdleMs },
     secrets: config.secrets,
     pullRequests: pullRequestProvider(config),
+  }
+}
+
+/** The `Host` name of a bind address, or `undefined` for loopback and wildcard addresses (accepted or meaningless). */
+function boundHostName(host: string): string | undefined {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  if (['localhost', '0.0.0.0', '::', '::1', ''].includes(bare) || /^127\./.test(bare)) return undefined
+  return bare.includes(':') ? `[${bare}]` : bare
+}
+
+/**
+ * The options of the HTTP adapters a configuration describes: body limit, CORS origins, allowed hosts (with the
+ * bound `host` when it is not loopback), rate limits (shared over PostgreSQL when `databaseUrl` is set), caps and
+ * the request time limit.
+ *
+ * @example
+ * ```ts
+ * import { createStudio, handlerOptions, loadServerConfig, studioOptions, studioRouter } from '@sparkle-studio/server'
+ *
+ * const config = loadServerConfig()
+ * const router = studioRouter(await createStudio(studioOptions(config)), handlerOptions(config))
+ * ```
+ */
+export function handlerOptions(config: ServerConfig): HandlerOptions {
+  const bound = boundHostName(config.host)
+  return {
+    bodyLimit: config.bodyLimit,
+    corsOrigins: config.corsOrigins,
+    allowedHosts: bound && !config.allowedHosts.includes(bound) ? [...config.allowedHosts, bound] : config.allowedHosts,
+    rateLimit:
+      config.rateLimit === false
+        ? false
+        : { ...config.rateLimit, ...(config.databaseUrl ? { store: { postgresUrl: config.databaseUrl } } : {}) },
+    maxStreams: config.maxStreams,
+    maxStreamsPerCaller: config.maxStreamsPerCaller,
+    maxPreviewsPerCaller: config.maxPreviewsPerCaller,
+    requestTimeoutMs: config.requestTimeoutMs === 0 ? false : config.requestTimeoutMs,
   }
 }

@@ -33,6 +33,15 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   return out
 }
 
+/** What a runtime knows about a request besides the `Request` itself. */
+export interface FetchRequestContext {
+  /**
+   * The client's network address (Bun: `server.requestIP(request)?.address`; Deno: `info.remoteAddr.hostname`):
+   * anonymous callers are rate-limited by it.
+   */
+  readonly remoteAddress?: string | undefined
+}
+
 /**
  * The API as a fetch handler under `basePath`.
  *
@@ -47,11 +56,11 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 export function studioFetchHandler(
   studio: Studio,
   options: FetchHandlerOptions = {},
-): (request: Request) => Promise<Response> {
+): (request: Request, context?: FetchRequestContext) => Promise<Response> {
   const handler = createStudioHandler(studio, options)
   const base = (options.basePath ?? '/api/v1').replace(/\/$/, '')
   const encoder = new TextEncoder()
-  return async (request) => {
+  return async (request, context) => {
     const url = new URL(request.url)
     const path = url.pathname
     if (!(path === base || path.startsWith(`${base}/`))) {
@@ -68,9 +77,11 @@ export function studioFetchHandler(
       method: request.method,
       path: path.slice(base.length) || '/',
       query: url.searchParams,
-      header: (name) => request.headers.get(name) ?? undefined,
+      // A Request made in code has no Host header: its URL says which host it was sent to.
+      header: (name) => request.headers.get(name) ?? (name === 'host' ? url.host : undefined),
       body: { kind: 'bytes', read: (limit) => readLimited(request, limit) },
       signal: controller.signal,
+      remoteAddress: context?.remoteAddress,
     })
     if ('json' in response) {
       return new Response(JSON.stringify(response.json), { status: response.status, headers: response.headers })

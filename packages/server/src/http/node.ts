@@ -67,6 +67,12 @@ export async function writeNodeResponse(res: ServerResponse, response: StudioRes
   }
 }
 
+/** Express's `req.ip`, which follows its `trust proxy` setting (a plain node request has none). */
+function expressIp(req: IncomingMessage): string | undefined {
+  const ip: unknown = (req as IncomingMessage & { ip?: unknown }).ip
+  return typeof ip === 'string' ? ip : undefined
+}
+
 /** Serves one node request with `handler`; `url` is the request's URL below the mount point. */
 export async function serveNode(
   handler: StudioHandler,
@@ -88,6 +94,7 @@ export async function serveNode(
     },
     body: body ?? streamBody(req),
     signal: controller.signal,
+    remoteAddress: expressIp(req) ?? req.socket.remoteAddress,
   })
   await writeNodeResponse(res, response)
 }
