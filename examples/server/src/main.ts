@@ -12,6 +12,7 @@ import {
   studioRouter,
 } from '@sparkle-studio/server'
 import express from 'express'
+import helmet from 'helmet'
 import swaggerUi from 'swagger-ui-dist'
 
 /** A running server and how to stop it. */
@@ -43,13 +44,34 @@ export async function startServer(
   const app = express()
   app.disable('x-powered-by')
   app.use('/api/v1', studioRouter(studio, handlerOptions(config)))
+  // The docs page and the OpenAPI document are public (they describe the API, they hold no data), with a CSP that
+  // lets only the page's own assets run.
+  app.use(
+    ['/docs', '/openapi.json'],
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'font-src': ["'self'", 'data:'],
+          'img-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'upgrade-insecure-requests': null,
+        },
+      },
+      xFrameOptions: { action: 'deny' },
+      strictTransportSecurity: false,
+    }),
+  )
   const spec = generateOpenApi({ servers: [`http://${config.host}:${config.port}`] })
   app.get('/openapi.json', (_req, res) => {
     res.json(spec)
   })
   app.use('/docs/assets', express.static(swaggerUi.getAbsoluteFSPath(), { index: false, maxAge: '1h' }))
   app.get('/docs/init.js', (_req, res) => {
-    res.type('application/javascript').send(`window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' })`)
+    res
+      .type('application/javascript')
+      .send(`window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', validatorUrl: null })`)
   })
   app.get(['/docs', '/docs/'], (_req, res) => {
     res.type('html').send(DOCS_PAGE)

@@ -4,10 +4,11 @@ import { resolve } from 'node:path'
 import { StudioError } from '@sparkle-studio/core'
 import { GitHubProvider, GitLabProvider, type PullRequestProvider } from '@sparkle-studio/git'
 import { z } from 'zod'
+import type { JwtAuthenticatorOptions } from './auth/jwt.ts'
 import type { HandlerOptions } from './http/handler.ts'
 import { SAFETY_DEFAULTS } from './http/safety.ts'
 import type { LogLevel } from './logger.ts'
-import type { StudioOptions } from './studio.ts'
+import type { AuthenticationOptions, StudioOptions } from './studio.ts'
 
 const csv = z
   .string()
@@ -55,6 +56,13 @@ const EnvSchema = z.object({
   SPARKLE_MAX_STREAMS_PER_CALLER: z.coerce.number().int().min(1).default(SAFETY_DEFAULTS.maxStreamsPerCaller),
   SPARKLE_MAX_PREVIEWS_PER_CALLER: z.coerce.number().int().min(1).default(SAFETY_DEFAULTS.maxPreviewsPerCaller),
   SPARKLE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(SAFETY_DEFAULTS.requestTimeoutMs),
+  SPARKLE_ADMIN_KEY: z.string().min(32, 'at least 32 characters').startsWith('sk_', 'must start with sk_').optional(),
+  SPARKLE_JWT_JWKS_URL: z.string().url().optional(),
+  SPARKLE_JWT_PUBLIC_KEY: z.string().optional(),
+  SPARKLE_JWT_ISSUER: z.string().optional(),
+  SPARKLE_JWT_AUDIENCE: z.string().optional(),
+  SPARKLE_JWT_ALGORITHMS: csv,
+  SPARKLE_JWT_ROLE_CLAIM: z.string().default('role'),
 })
 
 /** A server's configuration, as read from the environment by {@link loadServerConfig}. */
@@ -104,6 +112,36 @@ export interface ServerConfig {
   readonly maxPreviewsPerCaller: number
   /** The longest a non-streaming request may take, in milliseconds; 0 for no limit (`SPARKLE_REQUEST_TIMEOUT_MS`). */
   readonly requestTimeoutMs: number
+  /** Authentication: the operator's admin key (`SPARKLE_ADMIN_KEY`) and JWT settings (`SPARKLE_JWT_*`). */
+  readonly authentication: AuthenticationOptions
+}
+
+function authenticationOf(e: z.output<typeof EnvSchema>): AuthenticationOptions {
+  const jwtSource = e.SPARKLE_JWT_JWKS_URL
+    ? { jwksUrl: e.SPARKLE_JWT_JWKS_URL }
+    : e.SPARKLE_JWT_PUBLIC_KEY
+      ? { publicKey: e.SPARKLE_JWT_PUBLIC_KEY }
+      : undefined
+  if (jwtSource && (!e.SPARKLE_JWT_ISSUER || !e.SPARKLE_JWT_AUDIENCE || e.SPARKLE_JWT_ALGORITHMS.length === 0)) {
+    throw new StudioError(
+      'BAD_REQUEST',
+      'Invalid configuration: JWTs need SPARKLE_JWT_ISSUER, SPARKLE_JWT_AUDIENCE and SPARKLE_JWT_ALGORITHMS (e.g. RS256)',
+    )
+  }
+  return {
+    ...(e.SPARKLE_ADMIN_KEY ? { adminKey: e.SPARKLE_ADMIN_KEY } : {}),
+    ...(jwtSource
+      ? {
+          jwt: {
+            ...jwtSource,
+            issuer: e.SPARKLE_JWT_ISSUER ?? '',
+            audience: e.SPARKLE_JWT_AUDIENCE ?? '',
+            algorithms: e.SPARKLE_JWT_ALGORITHMS as JwtAuthenticatorOptions['algorithms'],
+            roleClaim: e.SPARKLE_JWT_ROLE_CLAIM,
+          },
+        }
+      : {}),
+  }
 }
 
 function rateLimitOf(value: string): ServerConfig['rateLimit'] {
@@ -180,6 +218,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     maxStreamsPerCaller: e.SPARKLE_MAX_STREAMS_PER_CALLER,
     maxPreviewsPerCaller: e.SPARKLE_MAX_PREVIEWS_PER_CALLER,
     requestTimeoutMs: e.SPARKLE_REQUEST_TIMEOUT_MS,
+    authentication: authenticationOf(e),
   })
 }
 
@@ -207,12 +246,13 @@ export function studioOptions(config: ServerConfig): StudioOptions {
       dir: config.repoDir,
       branch: config.branch,
       ...(config.remote ? { remote: config.remote } : {}),
-      author: config.author,
+      identity: config.author,
     },
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     spark: { master: config.sparkMaster, previewIdleMs: config.previewIdleMs },
     secrets: config.secrets,
     pullRequests: pullRequestProvider(config),
+    authentication: config.authentication,
   }
 }
 

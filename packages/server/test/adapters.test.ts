@@ -55,7 +55,7 @@ describe('the studio through Express, node:http and fetch', () => {
     servers.push(expressServer, nodeServer)
     mounts.push({ name: 'express', baseUrl: await listen(expressServer), fetch: globalThis.fetch })
     mounts.push({ name: 'node:http', baseUrl: await listen(nodeServer), fetch: globalThis.fetch })
-    const handle = studioFetchHandler(studio, { bodyLimit: 64 * 1024 })
+    const handle = studioFetchHandler(studio, { bodyLimit: 64 * 1024, allowedHosts: ['studio.test'] })
     mounts.push({
       name: 'fetch',
       baseUrl: 'http://studio.test',

@@ -183,7 +183,7 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
   const bodyLimit = options.bodyLimit ?? 1_048_576
   const origins = options.corsOrigins ?? []
   const useCases = studio.api as unknown as Record<RouteName, (input: unknown, call: Call) => Promise<unknown>>
-  const safety = createRequestSafety(options)
+  const safety = createRequestSafety(options, { log: studio.log, databaseDialect: studio.database.dialect })
   return async (request) => {
     const incoming = request.header('x-request-id')
     const requestId = incoming && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID()
@@ -305,6 +305,7 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
       const { status, json } = errorResponse(error, requestId, log)
       const retryAfter = isStudioError(error) ? (error.details as { retryAfterS?: unknown } | undefined) : undefined
       if (typeof retryAfter?.retryAfterS === 'number') headers['retry-after'] = String(retryAfter.retryAfterS)
+      Object.assign(headers, safety.errorHeaders(error))
       done(status)
       const code = isStudioError(error) ? error.code : 'INTERNAL'
       if (audit) await studio.audit.record({ ...audit, status, requestId, code }).catch(auditFailed(log))
