@@ -162,8 +162,9 @@ async function main(): Promise<void> {
     console.log(
       `  authenticated with the admin API key in ${keyFile} (mode 0600; send it as Authorization: Bearer <key>)`,
     )
+    const checks = health.checks
     console.log(
-      `  Spark ${health.checks.spark.version} on Java ${health.checks.spark.java}, database ${health.checks.database.dialect}, git branch ${health.checks.git.branch}`,
+      `  Spark ${checks?.spark.version} on Java ${checks?.spark.java}, database ${checks?.database.dialect}, git branch ${checks?.git.branch}`,
     )
 
     console.log(`\n${bold('2. Pipelines')} (git is the source of truth: every save is a commit)`)

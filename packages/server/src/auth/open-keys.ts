@@ -5,6 +5,13 @@ import type { Kysely } from 'kysely'
 import { ApiKeys } from './keys.ts'
 import { type ApiSchema, migrateApiTables } from './tables.ts'
 
+/** The API keys of a deployment, opened by {@link openApiKeys}. */
+export interface OpenedApiKeys {
+  readonly keys: ApiKeys
+  /** Closes the database. */
+  close(): Promise<void>
+}
+
 /**
  * Opens the API keys of a deployment: PostgreSQL at `databaseUrl`, or the embedded database in `<dataDir>/db` (which
  * only one process may open: stop the server first, or create keys through `POST /api/v1/keys`).
@@ -21,7 +28,7 @@ import { type ApiSchema, migrateApiTables } from './tables.ts'
 export async function openApiKeys(options: {
   readonly dataDir: string
   readonly databaseUrl?: string | undefined
-}): Promise<{ readonly keys: ApiKeys; close(): Promise<void> }> {
+}): Promise<OpenedApiKeys> {
   const database = await openDatabase(
     options.databaseUrl ? { url: options.databaseUrl } : { dataDir: join(resolve(options.dataDir), 'db') },
   )
