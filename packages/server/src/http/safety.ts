@@ -38,6 +38,11 @@ export interface PostgresRateLimitStore {
    * @default 4
    */
   readonly poolSize?: number | undefined
+  /**
+   * How long a request waits for the store before the process's own count answers instead.
+   * @default 2000
+   */
+  readonly timeoutMs?: number | undefined
 }
 
 /** How many requests a caller may make per window (a fixed window that starts with the caller's first request). */
@@ -362,9 +367,9 @@ function createRateLimiting(options: RateLimitOptions, log: Logger): RateLimitin
   const pool = new pg.Pool({
     connectionString: store.postgresUrl,
     max: positive('rateLimit.store.poolSize', store.poolSize, 4),
-    // A slow or unreachable database must not hold requests: past 2 s the insurance limiter answers.
-    connectionTimeoutMillis: 2_000,
-    query_timeout: 2_000,
+    // A slow or unreachable database must not hold requests: past the timeout the insurance limiter answers.
+    connectionTimeoutMillis: positive('rateLimit.store.timeoutMs', store.timeoutMs, 2_000),
+    query_timeout: positive('rateLimit.store.timeoutMs', store.timeoutMs, 2_000),
     idleTimeoutMillis: 10_000,
     allowExitOnIdle: true,
   })
@@ -416,8 +421,12 @@ function createRateLimiting(options: RateLimitOptions, log: Logger): RateLimitin
   let opening: Promise<void> | undefined
   let retryAt = 0
   const open = async () => {
-    // One after the other: two concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL's catalog.
-    await caller.open(false)
+    // One after the other: two concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL's catalog, also
+    // between two processes starting together; the loser finds the table there on its next try.
+    for (let attempt = 0; attempt < 5 && !created; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt))
+      await caller.open(false)
+    }
     await address.open(created)
   }
   return {
