@@ -53,6 +53,17 @@ export { migratePipeline } from './migrations.ts'
 export type { ResolvedParam } from './params.ts'
 export { findParamReferences, PARAM_PLACEHOLDER, paramLiteral, resolveParams, substituteParams } from './params.ts'
 export type { ExecutionPlan, OptionValue, PlanStep, ReadSource, SecretRef, WriteTarget } from './plan.ts'
+export type { ExecutionPolicy, SparkConfRule } from './policy.ts'
+export {
+  checkSparkConf,
+  DEFAULT_SPARK_CONF_RULES,
+  defaultExecutionPolicy,
+  isAllowedJdbcUrl,
+  isInsideRoots,
+  normalizeDataPath,
+  parseSparkBytes,
+  REFLECTION_FUNCTIONS,
+} from './policy.ts'
 export type {
   AnyComponentDefinition,
   ComponentCatalog,
