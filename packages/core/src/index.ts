@@ -52,7 +52,7 @@ export type { MigratePipelineOptions, MigrationChange, MigrationResult } from '.
 export { migratePipeline } from './migrations.ts'
 export type { ResolvedParam } from './params.ts'
 export { findParamReferences, PARAM_PLACEHOLDER, paramLiteral, resolveParams, substituteParams } from './params.ts'
-export type { ExecutionPlan, OptionValue, PlanStep, ReadSource, SecretRef, WriteTarget } from './plan.ts'
+export type { ExecutionPlan, OptionValue, PlanPolicy, PlanStep, ReadSource, SecretRef, WriteTarget } from './plan.ts'
 export type { ExecutionPolicy, SparkConfRule } from './policy.ts'
 export {
   checkSparkConf,

@@ -1,3 +1,5 @@
+import type { ExecutionPolicy } from './policy.ts'
+
 /** A reference to a secret, resolved when the plan is submitted; plans and documents never hold secret values. */
 export interface SecretRef {
   /** The secret's name, e.g. `WAREHOUSE_PASSWORD`. */
@@ -79,4 +81,12 @@ export interface ExecutionPlan {
   readonly conf?: Readonly<Record<string, string>>
   /** The steps, in execution order. */
   readonly steps: readonly PlanStep[]
+  /**
+   * What the driver enforces on Spark's analyzed plan of every step (present when the plan was compiled under an
+   * {@link ExecutionPolicy}): reads and writes only inside the roots, no denied function, JDBC only to allowed URLs.
+   */
+  readonly policy?: PlanPolicy
 }
+
+/** The part of an {@link ExecutionPolicy} a plan carries to the driver. */
+export type PlanPolicy = Pick<ExecutionPolicy, 'readRoots' | 'writeRoots' | 'deniedFunctions' | 'jdbcUrlPatterns'>
