@@ -126,4 +126,34 @@ describe('planBackfill', () => {
     expect(planBackfill({ ...base, start: '2000-01-01', end: '2027-05-19' }).partitions).toHaveLength(10_000)
     expect(errorOf(() => planBackfill({ ...base, start: '2000-01-01', end: '2027-05-20' })).code).toBe('LIMIT_EXCEEDED')
   })
+
+  it("refuses more partitions than the host's maxPartitions, naming the limit and the fix", () => {
+    const month = { ...base, start: '2026-11-01', end: '2026-12-01' }
+    expect(planBackfill({ ...month, maxPartitions: 30 }).partitions).toHaveLength(30)
+    for (const maxPartitions of [29, 5, 1]) {
+      const error = errorOf(() => planBackfill({ ...month, maxPartitions })) as {
+        code?: string
+        message?: string
+        details?: { limit: number; requested: number; grain: string }
+      }
+      expect(error.code).toBe('LIMIT_EXCEEDED')
+      expect(error.details).toEqual({ limit: maxPartitions, requested: 30, grain: 'day' })
+      expect(error.message).toContain(`the limit is ${maxPartitions} partitions per backfill`)
+      expect(error.message).toContain(`Fix: split the range into backfills of at most ${maxPartitions} partitions`)
+    }
+    // A long range stops at the estimate, before listing its partitions.
+    const hours = errorOf(() =>
+      planBackfill({ ...base, start: '2015-01-01T00:00', end: '2026-06-01T16:00', grain: 'hour', maxPartitions: 100 }),
+    )
+    expect(hours).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { limit: 100 } })
+  })
+
+  it('refuses a maxPartitions outside 1 to BACKFILL_LIMITS.maxPartitions', () => {
+    for (const maxPartitions of [0, -1, 2.5, BACKFILL_LIMITS.maxPartitions + 1, Number.NaN]) {
+      expect(errorOf(() => planBackfill({ ...base, maxPartitions }))).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        issues: [{ path: '/maxPartitions', code: 'out_of_range' }],
+      })
+    }
+  })
 })

@@ -114,6 +114,13 @@ export interface BackfillRequest {
   readonly maxAttempts?: number | undefined
   /** Who asked for the backfill (the host's principal id), kept with each of its runs. */
   readonly requestedBy?: string | undefined
+  /**
+   * Most partitions this backfill may cover: the host's policy (e.g. the execution policy's
+   * `maxBackfillPartitions`), from 1 to {@link BACKFILL_LIMITS}.maxPartitions. Set it from the deployment's policy,
+   * never from what the requester sent. Above it the request fails with `LIMIT_EXCEEDED` and nothing is created.
+   * @default {@link BACKFILL_LIMITS}.maxPartitions
+   */
+  readonly maxPartitions?: number | undefined
 }
 
 /** One partition of a backfill plan. */
@@ -213,7 +220,7 @@ const APPROX_GRAIN_MS: Record<BackfillGrain, number> = {
  *
  * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} for unknown grains, policies or time zones,
  * invalid dates, an end before the start, or an empty range; `LIMIT_EXCEEDED` above
- * {@link BACKFILL_LIMITS}.maxPartitions partitions.
+ * the request's `maxPartitions` (default {@link BACKFILL_LIMITS}.maxPartitions) partitions.
  * @example
  * ```ts
  * import { planBackfill } from '@sparkle-studio/runs'
@@ -228,6 +235,7 @@ export function planBackfill(request: BackfillRequest): BackfillPlan {
   const reprocess = request.reprocess ?? 'none'
   const concurrency = request.concurrency ?? 10
   const order = request.order ?? 'forward'
+  const maxPartitions = request.maxPartitions ?? BACKFILL_LIMITS.maxPartitions
   if (!isValidPipelineName(request.pipeline)) {
     issues.push({ path: '/pipeline', code: 'invalid_name', message: 'pipeline must be a lower-case slug' })
   }
@@ -253,6 +261,13 @@ export function planBackfill(request: BackfillRequest): BackfillPlan {
       path: '/concurrency',
       code: 'out_of_range',
       message: `concurrency must be an integer from 1 to ${BACKFILL_LIMITS.maxConcurrency}`,
+    })
+  }
+  if (!Number.isInteger(maxPartitions) || maxPartitions < 1 || maxPartitions > BACKFILL_LIMITS.maxPartitions) {
+    issues.push({
+      path: '/maxPartitions',
+      code: 'out_of_range',
+      message: `maxPartitions must be an integer from 1 to ${BACKFILL_LIMITS.maxPartitions}`,
     })
   }
   if (order !== 'forward' && order !== 'backward') {
@@ -301,13 +316,13 @@ export function planBackfill(request: BackfillRequest): BackfillPlan {
   const to = end as Date
   const grain = request.grain
   const approx = Math.ceil((to.getTime() - from.getTime()) / APPROX_GRAIN_MS[grain])
-  if (approx > BACKFILL_LIMITS.maxPartitions + 1) throw tooManyPartitions(approx, grain)
+  if (approx > maxPartitions + 1) throw tooManyPartitions(approx, grain, maxPartitions)
   const slots: PartitionSlot[] = []
   let boundary = floorToGrain(from, grain, timezone)
   if (boundary.getTime() < from.getTime()) boundary = nextBoundary(boundary, grain, timezone)
   while (boundary.getTime() < to.getTime()) {
     const next = nextBoundary(boundary, grain, timezone)
-    if (slots.length >= BACKFILL_LIMITS.maxPartitions) throw tooManyPartitions(approx, grain)
+    if (slots.length >= maxPartitions) throw tooManyPartitions(Math.max(approx, slots.length + 1), grain, maxPartitions)
     const key = grain === 'hour' ? formatZoned(boundary, timezone) : formatDate(wallTimeOf(boundary, timezone))
     slots.push({
       key,
@@ -370,10 +385,10 @@ function resolveParamNames(request: BackfillRequest): Required<{ key: string; st
   }
 }
 
-function tooManyPartitions(approx: number, grain: BackfillGrain): StudioError {
+function tooManyPartitions(approx: number, grain: BackfillGrain, limit: number): StudioError {
   return new StudioError(
     'LIMIT_EXCEEDED',
-    `the range holds about ${approx} ${grain} partitions; the limit is ${BACKFILL_LIMITS.maxPartitions} per backfill. Fix: split the range into several backfills, or use a coarser grain`,
-    { limit: BACKFILL_LIMITS.maxPartitions, requested: approx, grain },
+    `the range holds about ${approx} ${grain} partitions; the limit is ${limit} partitions per backfill (maxPartitions). Fix: split the range into backfills of at most ${limit} partitions each, or use a coarser grain`,
+    { limit, requested: approx, grain },
   )
 }

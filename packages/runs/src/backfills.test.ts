@@ -137,6 +137,20 @@ describe.each(dialects)('backfills on %s', (dialect) => {
     expect(await store.listBackfills()).toEqual([])
   })
 
+  it("creates nothing, dry run or not, above the request's maxPartitions", async () => {
+    for (const dryRun of [false, true]) {
+      await expect(store.createBackfill({ ...november, maxPartitions: 4, dryRun })).rejects.toMatchObject({
+        code: 'LIMIT_EXCEEDED',
+        message: expect.stringContaining('the limit is 4 partitions per backfill'),
+        details: { limit: 4, requested: 5 },
+      })
+    }
+    expect((await store.list()).runs).toEqual([])
+    expect(await store.listBackfills()).toEqual([])
+    const creation = await store.createBackfill({ ...november, maxPartitions: 5 })
+    expect(creation.actions.create).toBe(5)
+  })
+
   it('rolls the whole backfill back when a write fails half-way', async () => {
     await sql
       .raw(`CREATE OR REPLACE FUNCTION sparkle_test_fail() RETURNS trigger AS $$

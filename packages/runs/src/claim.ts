@@ -1,5 +1,5 @@
 import { type RawBuilder, type Selectable, sql, type Transaction } from 'kysely'
-import { ACTIVE, checkSignal, plusMs, type StoreContext } from './context.ts'
+import { ACTIVE, checkSignal, plusMs, type StoreContext, throwIfInvalid } from './context.ts'
 import { type Run, type RunAttempt, toAttempt, toRun } from './run.ts'
 import { insertEvent } from './run-queries.ts'
 import type { RunAttemptsTable, RunsTable, StoreSchema } from './schema.ts'
@@ -18,6 +18,12 @@ export interface ClaimRequest {
   readonly maxPerPipeline?: number | undefined
   /** The worker's runs in flight, by pipeline. */
   readonly inFlightByPipeline?: Readonly<Record<string, number>> | undefined
+  /**
+   * Most runs of one pipeline in progress at once across all workers, for this claim. It can only lower the queue's
+   * `maxRunsPerPipeline` (the stricter of the two applies).
+   * @default the queue's `maxRunsPerPipeline`
+   */
+  readonly maxRunsPerPipeline?: number | undefined
   /** Gives up before the claim starts. */
   readonly signal?: AbortSignal | undefined
 }
@@ -35,19 +41,29 @@ export interface Claim {
 /** Renewed leases by run id, with whether a cancel was requested. */
 export type HeartbeatResult = ReadonlyMap<string, { readonly attempt: number; readonly cancelRequested: boolean }>
 
+/** First key of the advisory locks that serialize the claims of one pipeline's runs ("SPRK"). */
+const PIPELINE_LOCK_SPACE = 0x5350524b
+
 /**
  * Claims up to `limit` runs in one transaction: the best eligible runs (queued or retrying and due, or in progress
  * with an expired lease), by priority then age, locked with `FOR UPDATE SKIP LOCKED`, within the worker's
- * per-pipeline limit and each backfill's concurrency. A fresh claim creates the next attempt; a takeover keeps it.
+ * per-pipeline limit, the store's limit of runs per pipeline across workers, and each backfill's concurrency. A fresh
+ * claim creates the next attempt; a takeover keeps it (a run taken over is already counted as in progress).
  */
 export async function claimRuns(ctx: StoreContext, request: ClaimRequest): Promise<Claim[]> {
   checkSignal(request.signal)
   if (request.limit < 1) return []
   const perPipeline = request.maxPerPipeline ?? Number.POSITIVE_INFINITY
+  const acrossWorkers = storeLimit(ctx, request)
   const inFlight = request.inFlightByPipeline ?? {}
   const saturatedPipelines = Object.entries(inFlight)
     .filter(([, n]) => n >= perPipeline)
     .map(([p]) => p)
+  // Pipelines at the store's limit are left out here and checked again, under lock, below.
+  const busyPipelines = Number.isFinite(acrossWorkers)
+    ? sql`AND (r.status IN ${ACTIVE} OR r.pipeline NOT IN (
+          SELECT a.pipeline FROM runs a WHERE a.status IN ${ACTIVE} GROUP BY a.pipeline HAVING count(*) >= ${acrossWorkers}))`
+    : sql``
   const claims = await ctx.db.transaction().execute(async (trx) => {
     const now = ctx.now()
     // Backfills at their concurrency limit are left out here and checked again, under lock, below.
@@ -65,6 +81,7 @@ export async function claimRuns(ctx: StoreContext, request: ClaimRequest): Promi
         AND NOT (r.id = ANY(${[...(request.excludeRunIds ?? [])]}::text[]))
         AND NOT (r.pipeline = ANY(${saturatedPipelines}::text[]))
         AND (r.backfill_id IS NULL OR r.status IN ${ACTIVE} OR r.backfill_id NOT IN (SELECT id FROM saturated))
+        ${busyPipelines}
       ORDER BY r.priority DESC, r.seq
       LIMIT ${request.limit}
       FOR UPDATE OF r SKIP LOCKED
@@ -77,10 +94,18 @@ export async function claimRuns(ctx: StoreContext, request: ClaimRequest): Promi
       return true
     })
     const takeovers = withinPipeline.filter((r) => r.status === 'submitting' || r.status === 'running')
-    const fresh = await withinBackfillLimits(
-      trx,
-      withinPipeline.filter((r) => r.status === 'queued' || r.status === 'retrying'),
-    )
+    const queued = withinPipeline.filter((r) => r.status === 'queued' || r.status === 'retrying')
+    // Locks in a fixed order in every claim (pipelines, then backfills), so that concurrent claims cannot deadlock.
+    const pipelineRoom = await roomByPipeline(trx, queued, acrossWorkers)
+    const backfillRoom = await roomByBackfill(trx, queued)
+    const fresh = queued.filter((r) => {
+      const inPipeline = pipelineRoom?.get(r.pipeline) ?? Number.POSITIVE_INFINITY
+      const inBackfill = r.backfill_id === null ? Number.POSITIVE_INFINITY : (backfillRoom.get(r.backfill_id) ?? 0)
+      if (inPipeline <= 0 || inBackfill <= 0) return false
+      pipelineRoom?.set(r.pipeline, inPipeline - 1)
+      if (r.backfill_id !== null) backfillRoom.set(r.backfill_id, inBackfill - 1)
+      return true
+    })
     const result: Claim[] = []
     if (fresh.length > 0) result.push(...(await startAttempts(trx, now, request, fresh)))
     if (takeovers.length > 0) result.push(...(await takeOver(trx, ctx, now, request, takeovers)))
@@ -89,13 +114,56 @@ export async function claimRuns(ctx: StoreContext, request: ClaimRequest): Promi
   return claims
 }
 
-/** Keeps the runs that fit their backfill's concurrency, with the backfills locked so that claims cannot race. */
-async function withinBackfillLimits(
+/** The stricter of the queue's and the request's limit of runs per pipeline across workers. */
+function storeLimit(ctx: StoreContext, request: ClaimRequest): number {
+  const requested = request.maxRunsPerPipeline
+  if (requested === undefined) return ctx.maxRunsPerPipeline
+  if (!Number.isInteger(requested) || requested < 1) {
+    throwIfInvalid('claim request', [
+      { path: '/maxRunsPerPipeline', code: 'out_of_range', message: 'maxRunsPerPipeline must be a positive integer' },
+    ])
+  }
+  return Math.min(ctx.maxRunsPerPipeline, requested)
+}
+
+/**
+ * How many more runs each pipeline of `runs` may start under the store's limit, counted while holding a transaction
+ * advisory lock per pipeline: a concurrent claim of the same pipeline waits for this transaction to commit, and its
+ * count (a new statement, so a new snapshot under READ COMMITTED) then sees the runs claimed here. `undefined` when
+ * there is no limit.
+ */
+async function roomByPipeline(
   trx: Transaction<StoreSchema>,
   runs: Selectable<RunsTable>[],
-): Promise<Selectable<RunsTable>[]> {
+  limit: number,
+): Promise<Map<string, number> | undefined> {
+  if (!Number.isFinite(limit) || runs.length === 0) return undefined
+  const pipelines = [...new Set(runs.map((r) => r.pipeline))]
+  // Ordered by lock key (not by name) so that two names with one hash are still taken in the same order.
+  await sql`
+    SELECT pg_advisory_xact_lock(${PIPELINE_LOCK_SPACE}::int4, k.key) FROM (
+      SELECT DISTINCT hashtext(p.name) AS key FROM unnest(${pipelines}::text[]) AS p(name) ORDER BY key
+    ) AS k
+  `.execute(trx)
+  const active = await trx
+    .selectFrom('runs')
+    .select(['pipeline', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('pipeline', 'in', pipelines)
+    .where('status', 'in', ['submitting', 'running'])
+    .groupBy('pipeline')
+    .execute()
+  const room = new Map(pipelines.map((p) => [p, limit]))
+  for (const a of active) room.set(a.pipeline, limit - Number(a.n))
+  return room
+}
+
+/** How many more runs each backfill of `runs` may start, with the backfills locked so that claims cannot race. */
+async function roomByBackfill(
+  trx: Transaction<StoreSchema>,
+  runs: Selectable<RunsTable>[],
+): Promise<Map<string, number>> {
   const ids = [...new Set(runs.map((r) => r.backfill_id).filter((id): id is string => id !== null))].sort()
-  if (ids.length === 0) return runs
+  if (ids.length === 0) return new Map()
   const limits = await trx
     .selectFrom('backfills')
     .select(['id', 'concurrency', 'cancelled_at'])
@@ -112,13 +180,7 @@ async function withinBackfillLimits(
     .execute()
   const room = new Map(limits.map((b) => [b.id, b.cancelled_at ? 0 : b.concurrency]))
   for (const a of active) if (a.backfill_id) room.set(a.backfill_id, (room.get(a.backfill_id) ?? 0) - Number(a.n))
-  return runs.filter((r) => {
-    if (r.backfill_id === null) return true
-    const left = room.get(r.backfill_id) ?? 0
-    if (left <= 0) return false
-    room.set(r.backfill_id, left - 1)
-    return true
-  })
+  return room
 }
 
 interface ClaimedRow {

@@ -22,6 +22,8 @@ export interface StoreContext {
   readonly randomId: () => string
   readonly random: () => number
   readonly retry: ResolvedRetryPolicy
+  /** Most runs of one pipeline in progress at once across all workers (`Infinity`: no limit). */
+  readonly maxRunsPerPipeline: number
 }
 
 /** An SQL expression for `at` as `timestamptz`. */
@@ -81,6 +83,14 @@ export interface RunStoreOptions {
    * @default Math.random
    */
   readonly random?: (() => number) | undefined
+  /**
+   * Most runs of one pipeline in progress (`submitting` or `running`) at once, across every worker that claims from
+   * the database: a claim never hands out a run of a pipeline that already has this many in progress. An operator's
+   * limit, enforced in the claim's transaction; give every RunQueue of a deployment the same value. Absent: no limit
+   * (each worker's `perPipelineConcurrency` and each backfill's concurrency still apply).
+   * @default undefined (unlimited)
+   */
+  readonly maxRunsPerPipeline?: number | undefined
 }
 
 const contexts = new WeakMap<object, StoreContext>()
@@ -88,6 +98,16 @@ const contexts = new WeakMap<object, StoreContext>()
 /** Builds the context of a RunStore or RunQueue from its options and keeps it for {@link contextOf}. */
 export function bindContext(owner: object, options: RunStoreOptions): void {
   const clock = options.now
+  const max = options.maxRunsPerPipeline
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throwIfInvalid('run store options', [
+      {
+        path: '/maxRunsPerPipeline',
+        code: 'out_of_range',
+        message: `maxRunsPerPipeline must be a positive integer, not ${String(max)}; leave it out for no limit`,
+      },
+    ])
+  }
   contexts.set(owner, {
     db: options.db,
     now: clock ? () => timestamp(clock()) : () => sql<Date>`now()`,
@@ -95,6 +115,7 @@ export function bindContext(owner: object, options: RunStoreOptions): void {
     randomId: options.randomId ?? randomUUID,
     random: options.random ?? Math.random,
     retry: resolveRetryPolicy(options.retry ?? {}),
+    maxRunsPerPipeline: max ?? Number.POSITIVE_INFINITY,
   })
 }
 

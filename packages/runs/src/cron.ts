@@ -35,7 +35,7 @@ export function parseCron(cron: string, timezone = 'UTC', from: Date = new Date(
   const text = typeof cron === 'string' ? cron.trim() : ''
   let job: Cron
   try {
-    job = new Cron(text, { timezone, mode: '5-part', paused: true, domAndDow: false })
+    job = cronJob(text, timezone)
   } catch (cause) {
     const reason = (cause as Error).message.replace(/^CronPattern: /, '')
     throw new ValidationError(
@@ -59,4 +59,9 @@ export function parseCron(cron: string, timezone = 'UTC', from: Date = new Date(
         .filter((d) => d <= reference)
         .slice(0, n),
   }
+}
+
+/** The croner job of a 5-field expression, read as everywhere in this package (day of month OR day of week). */
+export function cronJob(text: string, timezone: string): Cron {
+  return new Cron(text, { timezone, mode: '5-part', paused: true, domAndDow: false })
 }

@@ -147,7 +147,8 @@ export class RunStore {
    * Creates a backfill (or, with `dryRun`, lists what it would do): one run per partition, all in one transaction.
    *
    * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} for an invalid request; `LIMIT_EXCEEDED`
-   * above {@link BACKFILL_LIMITS}.maxPartitions partitions. Nothing is created when it throws.
+   * above the request's `maxPartitions` (default {@link BACKFILL_LIMITS}.maxPartitions) partitions, also for a dry
+   * run. Nothing is created when it throws.
    */
   async createBackfill(
     request: BackfillRequest,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { dialects, type HostAndQueue, openTestStore, type TestStore } from '../test/helpers.ts'
 import { parseCron } from './cron.ts'
 import type { WorkerLogger } from './logger.ts'
+import { checkScheduleInterval } from './schedule-interval.ts'
 import { Scheduler, validateSchedule } from './scheduler.ts'
 import type { ScheduleSpec } from './schedules.ts'
 
@@ -42,6 +43,71 @@ describe('parseCron and validateSchedule', () => {
   })
 })
 
+describe('checkScheduleInterval', () => {
+  /** The message of the one issue, or `undefined` when the schedule is accepted. */
+  function refusal(cron: string, timezone: string, min: number): string | undefined {
+    const issues = checkScheduleInterval(cron, timezone, min)
+    if (issues.length === 0) return undefined
+    expect(issues).toMatchObject([{ path: '/cron', code: 'too_frequent' }])
+    return issues[0]?.message
+  }
+
+  it('refuses a cron that fires more often than the minimum, with the rule and the fix', () => {
+    const message = refusal('* * * * *', 'UTC', 5)
+    expect(message).toContain('cron "* * * * *" starts runs 1 minute apart (00:00 and 00:01)')
+    expect(message).toContain('the minimum interval between the runs of a schedule is 5 minutes')
+    expect(message).toContain('Fix: space its fire times at least 5 minutes apart, e.g. "*/5 * * * *"')
+    expect(refusal('*/10 * * * *', 'UTC', 15)).toContain('e.g. "*/15 * * * *"')
+    expect(refusal('0 */2 * * *', 'UTC', 180)).toContain('e.g. "0 */3 * * *"')
+  })
+
+  it('accepts a cron whose fire times are never closer than the minimum, in zones with and without DST', () => {
+    for (const timezone of ['UTC', 'Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata']) {
+      expect(refusal('*/5 * * * *', timezone, 5), timezone).toBeUndefined()
+      expect(refusal('0 * * * *', timezone, 60), timezone).toBeUndefined()
+      expect(refusal('15 9-17 * * 1-5', timezone, 60), timezone).toBeUndefined()
+      expect(refusal('@weekly', timezone, 24 * 60), timezone).toBeUndefined()
+    }
+    // Any cron is at least a minute apart.
+    expect(checkScheduleInterval('* * * * *', 'UTC', 1)).toEqual([])
+  })
+
+  it('finds the closest pair across an hour, a day and a month end', () => {
+    expect(refusal('0,50 * * * *', 'UTC', 15)).toContain('10 minutes apart (00:50 and 01:00)')
+    expect(refusal('0 0,23 * * *', 'UTC', 120)).toContain('60 minutes apart (2027-06-01 23:00 and 2027-06-02 00:00)')
+    // Only where the 31st is followed by the 1st.
+    expect(refusal('0 0,23 1,31 * *', 'UTC', 120)).toContain('(2027-07-31 23:00 and 2027-08-01 00:00)')
+    expect(refusal('0 0,23 1 * *', 'UTC', 120)).toBeUndefined()
+    expect(refusal('0 0 28,29 2 *', 'UTC', 2 * 24 * 60)).toContain('(2028-02-28 00:00 and 2028-02-29 00:00)')
+  })
+
+  it('counts the pairs a daylight-saving change brings closer', () => {
+    // 01:00-01:59 happens twice in New York in November, and croner fires in both.
+    expect(refusal('0,50 1 * * *', 'UTC', 15)).toBeUndefined()
+    const fallBack = refusal('0,50 1 * * *', 'America/New_York', 15)
+    expect(fallBack).toContain('10 minutes apart (2027-11-07T01:50:00-04:00 and 2027-11-07T01:00:00-05:00')
+    expect(fallBack).toContain('at a daylight-saving change in America/New_York')
+    expect(fallBack).toContain('or read it in a time zone without daylight-saving changes such as UTC')
+    // 02:00-02:59 does not exist in Paris in March: 01:50 is followed by 03:00.
+    expect(refusal('0,50 1,3 * * *', 'Europe/Paris', 15)).toContain(
+      '(2028-03-26T01:50:00+01:00 and 2028-03-26T03:00:00+02:00',
+    )
+    // A daily run is 23 hours after the previous one on the day the clocks go forward.
+    expect(refusal('0 0 * * *', 'UTC', 24 * 60)).toBeUndefined()
+    expect(refusal('0 0 * * *', 'Europe/Paris', 24 * 60)).toContain('1380 minutes apart')
+  })
+
+  it('gives the issues of an invalid cron or time zone, and refuses a minimum that is not positive', () => {
+    expect(checkScheduleInterval('61 * * * *', 'UTC', 5)).toMatchObject([{ path: '/cron', code: 'invalid_cron' }])
+    expect(checkScheduleInterval('0 * * * *', 'Atlantis/Capital', 5)).toMatchObject([
+      { path: '/timezone', code: 'invalid_time_zone' },
+    ])
+    for (const min of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => checkScheduleInterval('0 * * * *', 'UTC', min)).toThrow(RangeError)
+    }
+  })
+})
+
 describe.each(dialects)('scheduler on %s', (dialect) => {
   let t: TestStore
   let store: HostAndQueue
@@ -58,7 +124,10 @@ describe.each(dialects)('scheduler on %s', (dialect) => {
     store = t.store({ now: () => clock })
   })
 
-  function scheduler(specs: readonly ScheduleSpec[], options: { owner?: string; maxCatchUp?: number } = {}): Scheduler {
+  function scheduler(
+    specs: readonly ScheduleSpec[],
+    options: { owner?: string; maxCatchUp?: number; minIntervalMinutes?: number } = {},
+  ): Scheduler {
     return new Scheduler({
       queue: store,
       listSchedules: async () => specs,
@@ -66,6 +135,7 @@ describe.each(dialects)('scheduler on %s', (dialect) => {
       logger: quiet,
       owner: options.owner ?? 'main',
       ...(options.maxCatchUp ? { maxCatchUp: options.maxCatchUp } : {}),
+      ...(options.minIntervalMinutes ? { minIntervalMinutes: options.minIntervalMinutes } : {}),
     })
   }
 
@@ -148,5 +218,39 @@ describe.each(dialects)('scheduler on %s', (dialect) => {
     const tick = await s.tick()
     expect(tick.errors).toEqual([{ pipeline: 'broken', error: expect.stringContaining('never fires') }])
     expect(tick.evaluations.map((e) => e.pipeline)).toEqual(['fine'])
+  })
+
+  it('skips and reports the schedules that fire more often than minIntervalMinutes', async () => {
+    const s = scheduler(
+      [
+        { pipeline: 'fast', cron: '* * * * *' },
+        { pipeline: 'steady', cron: '*/5 * * * *' },
+      ],
+      { minIntervalMinutes: 5 },
+    )
+    await s.tick()
+    clock = new Date('2026-11-01T10:00:05Z')
+    const tick = await s.tick()
+    expect(tick.errors).toEqual([
+      {
+        pipeline: 'fast',
+        error: expect.stringContaining('the minimum interval between the runs of a schedule is 5 minutes'),
+      },
+    ])
+    expect(tick.evaluations.map((e) => [e.pipeline, e.runs.length])).toEqual([['steady', 1]])
+    expect((await store.list({ pipeline: 'fast' })).runs).toEqual([])
+    // With the default minimum of a minute, the same schedule runs.
+    const lenient = scheduler([{ pipeline: 'fast', cron: '* * * * *' }], { owner: 'main' })
+    await lenient.tick()
+    clock = new Date('2026-11-01T10:01:05Z')
+    expect((await lenient.tick()).evaluations[0]?.runs).toHaveLength(1)
+  })
+
+  it('refuses a minIntervalMinutes that is not a positive integer', () => {
+    for (const minIntervalMinutes of [0.5, -1]) {
+      expect(() => new Scheduler({ queue: store, listSchedules: async () => [], minIntervalMinutes })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+      )
+    }
   })
 })

@@ -5,6 +5,7 @@ import { checkSignal, contextOf, throwIfInvalid } from './context.ts'
 import { type CronSchedule, parseCron } from './cron.ts'
 import { errorMessage, jsonLogger, type WorkerLogger } from './logger.ts'
 import type { RunQueue } from './run-queue.ts'
+import { checkScheduleInterval } from './schedule-interval.ts'
 import { type CatchUpPolicy, evaluateSchedule, type ScheduleEvaluation, type ScheduleSpec } from './schedules.ts'
 
 /** The name of the lease only one scheduler per database holds. */
@@ -39,6 +40,13 @@ export interface SchedulerOptions {
   /** The clock (inject it in tests). */
   readonly now?: (() => Date) | undefined
   /**
+   * The shortest time between two runs of a schedule, in minutes (the execution policy's
+   * `minScheduleIntervalMinutes`). A schedule whose fire times can be closer (see {@link checkScheduleInterval}) is
+   * skipped and reported in the tick's `errors`; nothing is enqueued for it until it is fixed.
+   * @default 1
+   */
+  readonly minIntervalMinutes?: number | undefined
+  /**
    * Structured log sink.
    * @default {@link jsonLogger}()
    */
@@ -50,7 +58,10 @@ export interface SchedulerTick {
   /** False when another scheduler holds the lease: this one did nothing. */
   readonly leader: boolean
   readonly evaluations: readonly ScheduleEvaluation[]
-  /** Schedules that could not be evaluated (an invalid cron, a database error), with the reason. */
+  /**
+   * Schedules that could not be evaluated (an invalid cron, one that fires more often than the minimum interval, a
+   * database error), with the reason.
+   */
   readonly errors: readonly { readonly pipeline: string; readonly error: string }[]
 }
 
@@ -102,6 +113,9 @@ export class Scheduler {
   readonly #leaseMs: number
   readonly #maxCatchUp: number
   readonly #graceMs: number
+  readonly #minIntervalMinutes: number
+  /** Verdicts of {@link checkScheduleInterval} by time zone and cron (they do not change; computing one takes a while). */
+  readonly #intervalIssues = new Map<string, readonly ValidationIssue[]>()
   readonly #now: () => Date
   readonly #logger: WorkerLogger
   /** This scheduler's id, the lease owner. */
@@ -114,6 +128,7 @@ export class Scheduler {
     this.#leaseMs = options.leaseMs ?? 60_000
     this.#maxCatchUp = options.maxCatchUp ?? 100
     this.#graceMs = options.graceMs ?? 60_000
+    this.#minIntervalMinutes = options.minIntervalMinutes ?? 1
     this.#now = options.now ?? (() => new Date())
     this.#logger = options.logger ?? jsonLogger()
     const issues: ValidationIssue[] = []
@@ -122,6 +137,13 @@ export class Scheduler {
         path: '/maxCatchUp',
         code: 'out_of_range',
         message: 'maxCatchUp must be an integer from 1 to 10000',
+      })
+    }
+    if (!Number.isInteger(this.#minIntervalMinutes) || this.#minIntervalMinutes < 1) {
+      issues.push({
+        path: '/minIntervalMinutes',
+        code: 'out_of_range',
+        message: 'minIntervalMinutes must be a positive integer',
       })
     }
     if (!Number.isInteger(this.#leaseMs) || this.#leaseMs < 1) {
@@ -144,6 +166,7 @@ export class Scheduler {
       const now = this.#now()
       try {
         const schedule = validateSchedule(spec, now)
+        throwIfInvalid('schedule', this.#checkInterval(schedule))
         const evaluation = await evaluateSchedule(ctx, spec, schedule, now, {
           maxCatchUp: this.#maxCatchUp,
           graceMs: this.#graceMs,
@@ -171,6 +194,17 @@ export class Scheduler {
       }
     }
     return { leader: true, evaluations, errors }
+  }
+
+  #checkInterval(schedule: CronSchedule): readonly ValidationIssue[] {
+    const key = `${schedule.timezone}\u0000${schedule.cron}`
+    let issues = this.#intervalIssues.get(key)
+    if (!issues) {
+      issues = checkScheduleInterval(schedule.cron, schedule.timezone, this.#minIntervalMinutes)
+      if (this.#intervalIssues.size >= 1_000) this.#intervalIssues.clear()
+      this.#intervalIssues.set(key, issues)
+    }
+    return issues
   }
 
   /** Gives the scheduler lease up, so that another scheduler takes over at its next tick. */

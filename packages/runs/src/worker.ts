@@ -38,7 +38,7 @@ export interface WorkerOptions {
   readonly concurrency?: number | undefined
   /**
    * Runs of one pipeline executed at once by this worker (enforced by the worker; backfill concurrency is
-   * enforced across workers by the store).
+   * enforced across workers by the store). For a limit across all workers, give the queue `maxRunsPerPipeline`.
    * @default concurrency
    */
   readonly perPipelineConcurrency?: number | undefined
