@@ -1,13 +1,14 @@
 // Configuration from environment variables, validated, with embedded defaults so a server starts with no set-up: what
 // the example server and worker processes read.
 import { resolve } from 'node:path'
-import { StudioError } from '@sparkle-studio/core'
+import { type ExecutionPolicy, StudioError } from '@sparkle-studio/core'
 import { GitHubProvider, GitLabProvider, type PullRequestProvider } from '@sparkle-studio/git'
 import { z } from 'zod'
 import type { JwtAuthenticatorOptions } from './auth/jwt.ts'
 import type { HandlerOptions } from './http/handler.ts'
 import { SAFETY_DEFAULTS } from './http/safety.ts'
 import type { LogLevel } from './logger.ts'
+import { studioDefaultPolicy } from './policy.ts'
 import type { AuthenticationOptions, StudioOptions } from './studio.ts'
 
 const csv = z
@@ -19,6 +20,24 @@ const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   )
+
+const DURATION_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** A duration such as `90s`, `60m`, `6h` or `1d`, in milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d{1,6}[smhd]$/, 'a duration such as 90s, 60m, 6h or 1d')
+  .transform((v) => Number(v.slice(0, -1)) * (DURATION_MS[v.slice(-1)] ?? 0))
+  .pipe(z.number().int().min(1000))
+
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -63,6 +82,13 @@ const EnvSchema = z.object({
   SPARKLE_JWT_AUDIENCE: z.string().optional(),
   SPARKLE_JWT_ALGORITHMS: csv,
   SPARKLE_JWT_ROLE_CLAIM: z.string().default('role'),
+  SPARKLE_READ_ROOTS: csv,
+  SPARKLE_WRITE_ROOTS: csv,
+  SPARKLE_JDBC_URLS: csv.refine((patterns) => patterns.every(isRegExp), 'regular expressions, comma separated'),
+  SPARKLE_MAX_RUN_TIME: duration.optional(),
+  SPARKLE_DEFAULT_RUN_TIME: duration.optional(),
+  SPARKLE_MAX_BACKFILL_PARTITIONS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  SPARKLE_MIN_SCHEDULE_INTERVAL: z.coerce.number().int().min(1).max(527_040).optional(),
 })
 
 /** A server's configuration, as read from the environment by {@link loadServerConfig}. */
@@ -114,6 +140,39 @@ export interface ServerConfig {
   readonly requestTimeoutMs: number
   /** Authentication: the operator's admin key (`SPARKLE_ADMIN_KEY`) and JWT settings (`SPARKLE_JWT_*`). */
   readonly authentication: AuthenticationOptions
+  /**
+   * What pipelines may do: core's default policy with the roots (`SPARKLE_READ_ROOTS`, `SPARKLE_WRITE_ROOTS`; by
+   * default `dataDir/sample` and `dataDir/output`, and `dataDir/output`), JDBC URL patterns (`SPARKLE_JDBC_URLS`),
+   * run times (`SPARKLE_DEFAULT_RUN_TIME`, `SPARKLE_MAX_RUN_TIME`), backfill and schedule limits
+   * (`SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` in minutes) the environment sets.
+   */
+  readonly policy: ExecutionPolicy
+}
+
+/** A root as the policy takes it: URIs (`s3a://bucket/raw/`) as they are, local paths made absolute. */
+function rootOf(root: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(root) ? root : resolve(root)
+}
+
+function policyOf(e: z.output<typeof EnvSchema>, dataDir: string): ExecutionPolicy {
+  const base = studioDefaultPolicy(dataDir)
+  const maxRunTimeMs = e.SPARKLE_MAX_RUN_TIME ?? base.maxRunTimeMs
+  if (e.SPARKLE_DEFAULT_RUN_TIME !== undefined && e.SPARKLE_DEFAULT_RUN_TIME > maxRunTimeMs) {
+    throw new StudioError(
+      'BAD_REQUEST',
+      'Invalid configuration: SPARKLE_DEFAULT_RUN_TIME is longer than SPARKLE_MAX_RUN_TIME (6h unless set)',
+    )
+  }
+  return Object.freeze({
+    ...base,
+    readRoots: Object.freeze(e.SPARKLE_READ_ROOTS.length > 0 ? e.SPARKLE_READ_ROOTS.map(rootOf) : base.readRoots),
+    writeRoots: Object.freeze(e.SPARKLE_WRITE_ROOTS.length > 0 ? e.SPARKLE_WRITE_ROOTS.map(rootOf) : base.writeRoots),
+    jdbcUrlPatterns: Object.freeze([...e.SPARKLE_JDBC_URLS]),
+    defaultRunTimeMs: e.SPARKLE_DEFAULT_RUN_TIME ?? Math.min(base.defaultRunTimeMs, maxRunTimeMs),
+    maxRunTimeMs,
+    maxBackfillPartitions: e.SPARKLE_MAX_BACKFILL_PARTITIONS ?? base.maxBackfillPartitions,
+    minScheduleIntervalMinutes: e.SPARKLE_MIN_SCHEDULE_INTERVAL ?? base.minScheduleIntervalMinutes,
+  })
 }
 
 function authenticationOf(e: z.output<typeof EnvSchema>): AuthenticationOptions {
@@ -163,7 +222,9 @@ function bytes(size: string): number {
  * `SPARKLE_PR_TOKEN`, `SPARKLE_PR_API_URL`, `SPARKLE_WORKER`, `SPARKLE_WORKER_CONCURRENCY`, `SPARKLE_AUTHOR_NAME`,
  * `SPARKLE_AUTHOR_EMAIL`, `SPARKLE_ALLOWED_HOSTS`, `SPARKLE_RATE_LIMIT` (`600/60s`, `1000/5m` or `off`),
  * `SPARKLE_MAX_STREAMS`, `SPARKLE_MAX_STREAMS_PER_CALLER`, `SPARKLE_MAX_PREVIEWS_PER_CALLER`,
- * `SPARKLE_REQUEST_TIMEOUT_MS` (0 for none) and every `SPARKLE_SECRET_<NAME>`.
+ * `SPARKLE_REQUEST_TIMEOUT_MS` (0 for none), the execution policy's `SPARKLE_READ_ROOTS`, `SPARKLE_WRITE_ROOTS`,
+ * `SPARKLE_JDBC_URLS` (comma lists), `SPARKLE_DEFAULT_RUN_TIME`, `SPARKLE_MAX_RUN_TIME` (`60m`, `6h`),
+ * `SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` (minutes), and every `SPARKLE_SECRET_<NAME>`.
  * @throws StudioError `BAD_REQUEST` listing every invalid variable (never their values).
  */
 export function loadServerConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
@@ -219,6 +280,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     maxPreviewsPerCaller: e.SPARKLE_MAX_PREVIEWS_PER_CALLER,
     requestTimeoutMs: e.SPARKLE_REQUEST_TIMEOUT_MS,
     authentication: authenticationOf(e),
+    policy: policyOf(e, dataDir),
   })
 }
 
@@ -253,6 +315,7 @@ export function studioOptions(config: ServerConfig): StudioOptions {
     secrets: config.secrets,
     pullRequests: pullRequestProvider(config),
     authentication: config.authentication,
+    policy: config.policy,
   }
 }
 

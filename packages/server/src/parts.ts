@@ -1,4 +1,4 @@
-import type { ComponentRegistry, ExecutionPlan, PipelineDocument } from '@sparkle-studio/core'
+import type { ComponentRegistry, ExecutionPlan, ExecutionPolicy, PipelineDocument } from '@sparkle-studio/core'
 import type { GitPipelineStore, PullRequestProvider } from '@sparkle-studio/git'
 import type { Run, RunQueue, RunStore, StoreDatabase } from '@sparkle-studio/runs'
 import type { PreviewSession, SparkRuntime, Submitter } from '@sparkle-studio/spark'
@@ -28,12 +28,14 @@ export interface StudioParts {
   readonly keys: ApiKeys
   /** Who did what through the API. */
   readonly audit: AuditLog
+  /** What pipelines may do: every save, compile, preview, run and backfill of the studio is held to it (frozen). */
+  readonly policy: ExecutionPolicy
   /** Spark, found on first use; the error says what is missing. */
   sparkRuntime(): Promise<SparkRuntime>
   /** The warm preview session, started on first use. */
   previewSession(): Promise<PreviewSession>
   /** The submitter runs go to (the worker's; the API reads run logs through it). */
   submitter(): Promise<Submitter>
-  /** Compiles a run's pipeline at its revision with its params: what the worker submits. */
+  /** Compiles a run's pipeline at its revision with its params, under the policy: what the worker submits. */
   resolvePlan(run: Run, options?: { readonly signal?: AbortSignal | undefined }): Promise<ExecutionPlan>
 }

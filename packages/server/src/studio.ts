@@ -5,6 +5,7 @@ import {
   type ComponentRegistry,
   compilePipeline,
   createDefaultRegistry,
+  type ExecutionPolicy,
   type PipelineDocument,
   validatePipeline,
 } from '@sparkle-studio/core'
@@ -29,6 +30,7 @@ import { ApiKeys } from './auth/keys.ts'
 import { type ApiSchema, migrateApiTables } from './auth/tables.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { StudioParts } from './parts.ts'
+import { frozenPolicy, savePolicyIssues, studioDefaultPolicy, underPolicy } from './policy.ts'
 import type { Authenticate } from './principal.ts'
 import { createSubmitter } from './submitter.ts'
 import { type PipelineTemplate, sampleTemplates } from './templates.ts'
@@ -111,6 +113,12 @@ export interface StudioOptions {
   readonly authenticate?: Authenticate | undefined
   /** API keys, JWTs and the first admin key. Authentication is always on. */
   readonly authentication?: AuthenticationOptions | undefined
+  /**
+   * What pipelines may do (allowed Spark configuration, read and write roots, JDBC URLs, denied functions, run time,
+   * backfill and schedule limits): saves, plans, previews, runs, backfills and schedules are held to it.
+   * @default defaultExecutionPolicy({ readRoots: [`<dataDir>/sample`, `<dataDir>/output`], writeRoots: [`<dataDir>/output`] })
+   */
+  readonly policy?: ExecutionPolicy | undefined
 }
 
 /** How callers prove who they are (see {@link StudioOptions.authentication}). */
@@ -139,13 +147,17 @@ export interface Studio extends StudioParts {
   close(): Promise<void>
 }
 
-/** Validation for git saves: everything but "has a sink" (drafts may be saved). */
-function saveValidator(registry: ComponentRegistry) {
+/**
+ * Validation for git saves: everything but "has a sink" (drafts may be saved), and the policy's rules for Spark
+ * configuration and schedules. Paths outside the roots may be saved (they may depend on params): compiles refuse them.
+ */
+function saveValidator(registry: ComponentRegistry, policy: ExecutionPolicy) {
   return (document: unknown) => {
     const result = validatePipeline(document, registry, { mode: 'preview' })
-    return result.ok
+    const issues = [...(result.ok ? [] : result.issues), ...savePolicyIssues(document, policy)]
+    return issues.length === 0
       ? { ok: true as const, document: document as PipelineDocument }
-      : { ok: false as const, issues: result.issues }
+      : { ok: false as const, issues }
   }
 }
 
@@ -184,6 +196,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const secrets = options.secrets ?? {}
   const log = options.logger ?? createLogger({ secrets: Object.values(secrets) })
   const registry = options.registry ?? createDefaultRegistry()
+  const policy = frozenPolicy(options.policy ?? studioDefaultPolicy(dataDir))
   const repo = options.repository ?? {}
   const repoDir = resolve(repo.dir ?? join(dataDir, 'repo.git'))
   const branch = repo.branch ?? 'main'
@@ -195,7 +208,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const pipelines = await GitPipelineStore.open<PipelineDocument>({
     repo: repoDir,
     branch,
-    validate: saveValidator(registry),
+    validate: saveValidator(registry, policy),
     ...(repo.identity ? { author: repo.identity, committer: repo.identity } : {}),
     ...(repo.remote ? { remote: 'origin' } : {}),
     ...(repo.onGitProcess ? { onGitProcess: repo.onGitProcess } : {}),
@@ -247,6 +260,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     dataDir,
     keys,
     audit: new AuditLog(apiDb),
+    policy,
     sparkRuntime,
     previewSession,
     submitter,
@@ -255,7 +269,11 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
         ...(run.revision ? { ref: run.revision } : {}),
         ...(signal ? { signal } : {}),
       })
-      return compilePipeline(stored.document, registry, { params: run.params, revision: stored.revision })
+      return compilePipeline(stored.document, registry, {
+        params: run.params,
+        revision: stored.revision,
+        ...underPolicy(policy),
+      })
     },
   }
   let closing: Promise<void> | undefined

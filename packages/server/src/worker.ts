@@ -1,11 +1,12 @@
-// The run worker over a studio: claims queued runs, compiles each pipeline at its revision, runs it on Spark, and
-// enqueues scheduled runs.
+// The run worker over a studio: claims queued runs, compiles each pipeline at its revision under the studio's policy,
+// runs it on Spark within the policy's time limit, and enqueues scheduled runs.
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { type Run, Scheduler, type ScheduleSpec, Worker, type WorkerLogger } from '@sparkle-studio/runs'
+import { type Run, RunQueue, Scheduler, type ScheduleSpec, Worker, type WorkerLogger } from '@sparkle-studio/runs'
 import { SparkRunExecutor } from '@sparkle-studio/spark'
 import type { Logger } from './logger.ts'
 import type { StudioParts } from './parts.ts'
+import { runTimeLimitMs } from './policy.ts'
 
 /** Options of {@link createStudioWorker}. */
 export interface StudioWorkerOptions {
@@ -19,6 +20,12 @@ export interface StudioWorkerOptions {
    * @default 2
    */
   readonly perPipelineConcurrency?: number | undefined
+  /**
+   * Runs of one pipeline in progress at once across every worker of the database, enforced when a run is claimed
+   * (give every worker of a deployment the same value).
+   * @default unlimited (each worker's `perPipelineConcurrency` and each backfill's concurrency still apply)
+   */
+  readonly maxRunsPerPipeline?: number | undefined
   /**
    * A file the worker rewrites on every loop tick with its health (JSON).
    * @default `<dataDir>/worker-<pid>.health.json`
@@ -81,19 +88,27 @@ export async function createStudioWorker(
     // Spark is found when the first run starts: a worker without Spark starts, and fails runs with the reason.
     submitter: () => studio.submitter(),
     resolvePlan: (run: Run, { signal }) => studio.resolvePlan(run, { signal }),
+    // Every run gets a time limit: the policy's default run time, never above its maximum.
+    timeoutMs: runTimeLimitMs(studio.policy),
   })
+  const queue =
+    options.maxRunsPerPipeline === undefined
+      ? studio.queue
+      : new RunQueue({ db: studio.database.db, maxRunsPerPipeline: options.maxRunsPerPipeline })
   const workerId = `${hostname()}-${process.pid}`
   const scheduler =
     options.schedules === false
       ? undefined
       : new Scheduler({
-          queue: studio.queue,
+          queue,
           owner: workerId,
           logger,
+          // A schedule the policy refuses (saved before the policy changed) is skipped and reported, not run.
+          minIntervalMinutes: studio.policy.minScheduleIntervalMinutes,
           listSchedules: ({ signal }) => listStudioSchedules(studio, signal),
         })
   return new Worker({
-    queue: studio.queue,
+    queue,
     executor,
     notifications: studio.database,
     workerId,

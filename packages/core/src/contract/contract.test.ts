@@ -1,5 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { defaultExecutionPolicy, type ExecutionPolicy, type SparkConfRule } from '../policy.ts'
 import { buildPath, isIdempotent, type RouteName, routes } from '../routes/index.ts'
 import { generateOpenApi } from './openapi.ts'
 import type { AnyRoute, RouteInput, RouteOutput } from './route.ts'
@@ -10,6 +11,7 @@ describe('API contract', () => {
     const routes = Object.values(api).map((r) => `${r.method} ${r.path}`)
     for (const expected of [
       'GET /health',
+      'GET /policy',
       'GET /components',
       'GET /components/categories',
       'GET /components/search',
@@ -204,6 +206,41 @@ describe('API contract', () => {
     expect(api.listAudit.query.safeParse({ limit: '501' }).success).toBe(false)
     expect(api.listAudit.query.safeParse({ since: 'yesterday' }).success).toBe(false)
     expect(api.listAudit.query.safeParse({ who: 'x' }).success).toBe(false)
+  })
+
+  it('answers the execution policy to editors under the system tag, as the shared ExecutionPolicy schema', () => {
+    const spec = generateOpenApi()
+    const paths = spec['paths'] as Record<
+      string,
+      Record<string, { tags: string[]; 'x-required-role': string; responses: Record<string, unknown> }>
+    >
+    const op = paths['/api/v1/policy']?.['get']
+    expect(op?.tags).toEqual(['system'])
+    expect(op?.['x-required-role']).toBe('editor')
+    expect(JSON.stringify(op?.responses['200'])).toContain('#/components/schemas/ExecutionPolicy')
+    const schemas = (spec['components'] as { schemas: Record<string, { properties?: Record<string, unknown> }> })
+      .schemas
+    expect(Object.keys(schemas['ExecutionPolicy']?.properties ?? {})).toEqual([
+      'sparkConf',
+      'readRoots',
+      'writeRoots',
+      'jdbcUrlPatterns',
+      'deniedFunctions',
+      'defaultRunTimeMs',
+      'maxRunTimeMs',
+      'maxBackfillPartitions',
+      'minScheduleIntervalMinutes',
+    ])
+    expect(schemas).toHaveProperty('SparkConfRule')
+    const policy = defaultExecutionPolicy({ readRoots: ['/srv/data'], writeRoots: ['/srv/data/out'] })
+    expect(api.getPolicy.response.parse(policy)).toEqual(policy)
+    expect(api.getPolicy.response.safeParse({ ...policy, sparkConf: { a: { kind: 'int' } } }).success).toBe(false)
+    expect(api.getPolicy.role).toBe('editor')
+    expectTypeOf<RouteOutput<typeof api.getPolicy>>().toExtend<ExecutionPolicy>()
+    expectTypeOf<keyof RouteOutput<typeof api.getPolicy>>().toEqualTypeOf<keyof ExecutionPolicy>()
+    expectTypeOf<RouteOutput<typeof api.getPolicy>['sparkConf'][string]['kind']>().toEqualTypeOf<
+      SparkConfRule['kind']
+    >()
   })
 
   it('tells anonymous callers of health only that the server is up', () => {

@@ -38,6 +38,7 @@ export {
   DateTimeSchema,
   DryRunResultSchema,
   ExecutionPlanSchema,
+  ExecutionPolicySchema,
   GitRefSchema,
   GitStatusSchema,
   GrainSchema,
@@ -59,5 +60,6 @@ export {
   RunSchema,
   RunStatusSchema,
   SaveResultSchema,
+  SparkConfRuleSchema,
   TemplateSchema,
 } from './schemas.ts'

@@ -17,6 +17,7 @@ import {
   DateTimeSchema,
   DryRunResultSchema,
   ExecutionPlanSchema,
+  ExecutionPolicySchema,
   GitRefSchema,
   GitStatusSchema,
   GrainSchema,
@@ -75,6 +76,14 @@ export const api = {
       'The one route that answers without credentials: anonymous callers get only `{ status: "ok", version }`; authenticated callers also get the checks of Spark, git and the database.',
     tag: 'system',
     response: HealthSchema,
+    errors: [],
+  }),
+  getPolicy: defineRoute(routes.getPolicy, {
+    summary: 'The execution policy pipelines run under',
+    description:
+      'What pipelines may do on this deployment: allowed Spark configuration, read and write roots, JDBC URL patterns, denied functions, run time, backfill and schedule limits. Saves, plans, previews, runs and backfills are refused when they break it.',
+    tag: 'system',
+    response: ExecutionPolicySchema,
     errors: [],
   }),
 

@@ -72,6 +72,41 @@ export const HealthSchema = z
   })
   .meta({ id: 'Health' })
 
+/** How the value of one allowed Spark configuration key is checked (core's `SparkConfRule`). */
+export const SparkConfRuleSchema = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('int'), min: z.number().int(), max: z.number().int() }),
+    z.object({ kind: z.literal('bytes'), max: z.string().meta({ description: 'A Spark size such as 16g' }) }),
+    z.object({ kind: z.literal('bool') }),
+    z.object({ kind: z.literal('enum'), values: z.array(z.string()) }),
+    z.object({ kind: z.literal('pattern'), pattern: z.string().meta({ description: 'A regular expression' }) }),
+  ])
+  .meta({ id: 'SparkConfRule' })
+
+/** What pipelines may do on this deployment (core's `ExecutionPolicy`): every layer enforces it. */
+export const ExecutionPolicySchema = z
+  .object({
+    sparkConf: z
+      .record(z.string(), SparkConfRuleSchema)
+      .meta({ description: "The Spark configuration keys a pipeline's spark.conf may set, each with its value rule" }),
+    readRoots: z
+      .array(z.string())
+      .meta({ description: 'Where reads may happen: absolute paths or URI prefixes (s3a://bucket/raw/)' }),
+    writeRoots: z.array(z.string()).meta({ description: 'Where writes may happen, in the same form as readRoots' }),
+    jdbcUrlPatterns: z
+      .array(z.string())
+      .meta({ description: 'JDBC URLs a pipeline may connect to: regular expressions matched against the whole URL' }),
+    deniedFunctions: z.array(z.string()).meta({ description: 'SQL functions no pipeline may call (lower case)' }),
+    defaultRunTimeMs: z.number().int().meta({ description: "A run's time limit when it asks for none, in ms" }),
+    maxRunTimeMs: z.number().int().meta({ description: 'The longest a run may take, in ms' }),
+    maxBackfillPartitions: z.number().int().meta({ description: 'The most partitions one backfill may create' }),
+    minScheduleIntervalMinutes: z
+      .number()
+      .int()
+      .meta({ description: 'The shortest interval between two runs of a schedule, in minutes' }),
+  })
+  .meta({ id: 'ExecutionPolicy' })
+
 const PortSchema = z.object({
   name: z.string(),
   label: z.string().optional(),
@@ -167,6 +202,16 @@ export const ExecutionPlanSchema = z
     mode: z.enum(['run', 'preview']),
     conf: z.record(z.string(), z.string()).optional(),
     steps: z.array(PlanStepSchema),
+    policy: ExecutionPolicySchema.pick({
+      readRoots: true,
+      writeRoots: true,
+      deniedFunctions: true,
+      jdbcUrlPatterns: true,
+    })
+      .optional()
+      .meta({
+        description: 'What the driver enforces on every step (present when compiled under an execution policy)',
+      }),
   })
   .meta({ id: 'ExecutionPlan' })
 

@@ -40,12 +40,13 @@ describe('route table', () => {
     expect([routes.push.role, routes.savePipeline.role, routes.health.role]).toEqual(['admin', 'editor', 'viewer'])
   })
 
-  it('answers anonymous callers on health only, and keeps logs, keys and the audit log from viewers', () => {
+  it('answers anonymous callers on health only, and keeps logs, the policy, keys and the audit log from viewers', () => {
     expect(ROUTE_NAMES.filter((name) => routes[name].public)).toEqual(['health'])
     expect(routes.health.public).toBe(true)
     expect('public' in routes.getPipeline).toBe(false)
     expect(ROLES).toEqual(['viewer', 'editor', 'admin'])
     expect(routes.executionLogs.role).toBe('editor')
+    expect(`${routes.getPolicy.method} ${routes.getPolicy.path} ${routes.getPolicy.role}`).toBe('GET /policy editor')
     expect(
       [routes.createKey, routes.listKeys, routes.revokeKey, routes.listAudit].map(
         (r) => `${r.method} ${r.path} ${r.role} ${r.idempotent}`,

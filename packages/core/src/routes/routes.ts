@@ -49,6 +49,8 @@ function defineRoutes<const T extends Record<string, RouteDeclaration>>(
 export const routes = defineRoutes({
   // The one public route: anonymous callers learn only that the server is up.
   health: { method: 'GET', path: '/health', role: 'viewer', public: true },
+  // Roots and limits name the server's folders: for those who author and run pipelines.
+  getPolicy: { method: 'GET', path: '/policy', role: 'editor' },
 
   listComponents: { method: 'GET', path: '/components', role: 'viewer' },
   componentCategories: { method: 'GET', path: '/components/categories', role: 'viewer' },

@@ -1,6 +1,7 @@
 import { compilePipeline } from '@sparkle-studio/core'
-import { isFinalRunStatus } from '@sparkle-studio/runs'
+import { type BackfillRequest, isFinalRunStatus, planBackfill } from '@sparkle-studio/runs'
 import type { StudioParts } from '../parts.ts'
+import { underPolicy } from '../policy.ts'
 import { backfillDto, runDto } from './dto.ts'
 import { runEvents } from './run-events.ts'
 import type { UseCases } from './types.ts'
@@ -33,7 +34,7 @@ export function inclusiveEnd(end: string): string {
 
 /** Previews, runs, backfills, and reading, following, cancelling and retrying runs. */
 export function executionUseCases(parts: StudioParts): ExecutionCases {
-  const { registry, pipelines, runs } = parts
+  const { registry, pipelines, runs, policy } = parts
   return {
     dryRun: async ({ body }, { signal }) => {
       let document: unknown = body.document
@@ -48,6 +49,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
         previewLimit: body.limit ?? 100,
         ...(body.params ? { params: body.params } : {}),
         ...(revision ? { revision } : {}),
+        ...underPolicy(policy),
       })
       const session = await parts.previewSession()
       const result = await session.preview(plan, { limit: body.limit ?? 100, signal })
@@ -65,7 +67,11 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
     run: async ({ body }, { signal, principal }) => {
       const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
       // Compiled now so that a run that cannot start is refused here, with every problem, rather than failing later.
-      compilePipeline(stored.document, registry, { params: body.params, revision: stored.revision })
+      compilePipeline(stored.document, registry, {
+        params: body.params,
+        revision: stored.revision,
+        ...underPolicy(policy),
+      })
       const { run } = await runs.enqueue(
         {
           pipeline: body.pipeline,
@@ -82,25 +88,32 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
     },
     backfill: async ({ body }, { signal, principal }) => {
       const stored = await pipelines.get(body.pipeline, { ...(body.ref ? { ref: body.ref } : {}), signal })
-      const created = await runs.createBackfill(
-        {
-          pipeline: body.pipeline,
-          revision: stored.revision,
-          start: body.start,
-          end: inclusiveEnd(body.end),
-          grain: body.grain,
-          // Each run gets the partition params its pipeline declares, and no others.
-          pipelineParams: (stored.document.params ?? []).map((p) => p.name),
-          requestedBy: principal.id,
-          ...(body.timezone ? { timezone: body.timezone } : {}),
-          ...(body.reprocess ? { reprocess: body.reprocess } : {}),
-          ...(body.concurrency ? { concurrency: body.concurrency } : {}),
-          ...(body.order ? { order: body.order } : {}),
-          ...(body.params ? { params: body.params } : {}),
-          ...(body.dryRun ? { dryRun: true } : {}),
-        },
-        { signal },
-      )
+      const request: BackfillRequest = {
+        pipeline: body.pipeline,
+        revision: stored.revision,
+        start: body.start,
+        end: inclusiveEnd(body.end),
+        grain: body.grain,
+        // Each run gets the partition params its pipeline declares, and no others.
+        pipelineParams: (stored.document.params ?? []).map((p) => p.name),
+        requestedBy: principal.id,
+        ...(body.timezone ? { timezone: body.timezone } : {}),
+        ...(body.reprocess ? { reprocess: body.reprocess } : {}),
+        ...(body.concurrency ? { concurrency: body.concurrency } : {}),
+        ...(body.order ? { order: body.order } : {}),
+        ...(body.params ? { params: body.params } : {}),
+        ...(body.dryRun ? { dryRun: true } : {}),
+        maxPartitions: policy.maxBackfillPartitions,
+      }
+      // The range and the pipeline are checked before anything is stored: a backfill above the policy's limit, or of
+      // a pipeline that does not compile (with its first partition's params, as its first run would), creates nothing.
+      const planned = planBackfill(request)
+      compilePipeline(stored.document, registry, {
+        params: planned.partitions[0]?.params ?? body.params,
+        revision: stored.revision,
+        ...underPolicy(policy),
+      })
+      const created = await runs.createBackfill(request, { signal })
       if (created.dryRun || !created.backfill) {
         return {
           dryRun: true as const,

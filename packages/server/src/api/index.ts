@@ -9,6 +9,7 @@ import { executionUseCases } from './execution.ts'
 import { gitUseCases } from './git.ts'
 import { healthUseCase } from './health.ts'
 import { pipelineUseCases } from './pipelines.ts'
+import { policyUseCase } from './policy.ts'
 import type { StudioApi, UseCases } from './types.ts'
 
 /**
@@ -33,6 +34,7 @@ export function assertRole(route: RouteName, call: Pick<Call, 'principal'>): voi
 export function createStudioApi(parts: StudioParts): StudioApi {
   const cases: UseCases = {
     ...healthUseCase(parts),
+    ...policyUseCase(parts),
     ...componentUseCases(parts),
     ...pipelineUseCases(parts),
     ...executionUseCases(parts),

@@ -1,7 +1,8 @@
 import { compilePipeline, StudioError, validatePipeline } from '@sparkle-studio/core'
 import type { CommitSummary } from '@sparkle-studio/git'
 import type { StudioParts } from '../parts.ts'
-import { authorOf } from '../principal.ts'
+import { compileIssues, savePolicyIssues, underPolicy } from '../policy.ts'
+import { authorOf, hasRole } from '../principal.ts'
 import type { UseCases } from './types.ts'
 
 type PipelineCases = Pick<
@@ -52,9 +53,9 @@ function maskPaths<T>(value: T, dataDir: string): T {
 
 /** Pipelines in git: templates, list, create, read, save, delete, export, history, diff, validation and plans. */
 export function pipelineUseCases(
-  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir'>,
+  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir' | 'policy'>,
 ): PipelineCases {
-  const { registry, pipelines, templates, log, dataDir } = parts
+  const { registry, pipelines, templates, log, dataDir, policy } = parts
   return {
     // Templates carry the server's sample and output folders as param defaults: shown as `<data>/…`, never absolute.
     listTemplates: async () => templates.map((t) => maskPaths(t, dataDir)) as never,
@@ -137,16 +138,33 @@ export function pipelineUseCases(
     },
     validatePipeline: async ({ params, body }, { signal }) => {
       const document = body?.document ?? (await pipelines.get(params.name, { signal })).document
-      const result = validatePipeline(document, registry, { mode: body?.mode ?? 'run' })
-      return result.ok ? { valid: true, issues: [] } : { valid: false, issues: [...result.issues] }
+      const mode = body?.mode ?? 'run'
+      const result = validatePipeline(document, registry, { mode })
+      const issues = [...(result.ok ? [] : result.issues), ...savePolicyIssues(document, policy)]
+      // A valid document is compiled as a run or preview would be (declared defaults for params): what the policy
+      // refuses only after params are filled in (paths outside the roots) shows here. A param without a default is the
+      // caller's to give at run time, not a problem of the document.
+      if (issues.length === 0) {
+        try {
+          compilePipeline(document, registry, { mode, ...underPolicy(policy) })
+        } catch (error) {
+          const found = compileIssues(error)
+          if (!found) throw error
+          issues.push(...found.filter((i) => i.code !== 'missing_param'))
+        }
+      }
+      return issues.length === 0 ? { valid: true, issues: [] } : { valid: false, issues }
     },
-    pipelinePlan: async ({ params, query }, { signal }) => {
+    pipelinePlan: async ({ params, query }, { signal, principal }) => {
       const stored = await pipelines.get(params.name, { ...(query.ref ? { ref: query.ref } : {}), signal })
-      return compilePipeline(stored.document, registry, {
+      const { policy: enforced, ...plan } = compilePipeline(stored.document, registry, {
         mode: query.mode ?? 'run',
         revision: stored.revision,
         params: parseParamsQuery(query.params),
-      }) as never
+        ...underPolicy(policy),
+      })
+      // The roots name the server's folders: shown to editors (as GET /policy is), not to viewers.
+      return (enforced && hasRole(principal, 'editor') ? { ...plan, policy: enforced } : plan) as never
     },
   }
 }
