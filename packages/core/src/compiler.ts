@@ -1,13 +1,18 @@
+import { checkReadSource, checkSqlUnderPolicy, checkWriteTarget, type PolicyFinding } from './compile-policy.ts'
 import type { CompileContext, CompiledNode, ComponentDefinition } from './component.ts'
+import { MAX_NESTING_DEPTH, tooDeepIssue } from './depth.ts'
 import type { ParsedPipelineDocument } from './document.ts'
 import { isStudioError } from './errors.ts'
-import { paramLiteral, type ResolvedParam, resolveParams, substituteParams } from './params.ts'
-import type { ExecutionPlan, PlanStep } from './plan.ts'
+import type { ParamKind } from './field.ts'
+import { paramLiteral, type ResolvedParam, resolveParams } from './params.ts'
+import type { ExecutionPlan, PlanPolicy, PlanStep } from './plan.ts'
+import { checkSparkConf, type ExecutionPolicy } from './policy.ts'
 import type { ComponentRegistry } from './registry.ts'
 import { checkSqlFragment, quoteIdent } from './sql.ts'
-import { sqlPaths } from './ui-schema.ts'
+import { renderTemplate } from './sql-template.ts'
+import { escapePointer, paramKindPaths, sqlExpressionPaths, sqlPaths, valuesAtPattern } from './ui-schema.ts'
 import { validatePipeline } from './validate-pipeline.ts'
-import { ValidationError } from './validation-issue.ts'
+import { ValidationError, type ValidationIssue } from './validation-issue.ts'
 
 /** The default number of rows a preview shows per node. */
 export const DEFAULT_PREVIEW_LIMIT = 100
@@ -37,6 +42,19 @@ export interface CompileOptions {
    * @default 1000
    */
   readonly sampleLimit?: number | undefined
+  /**
+   * The execution policy to compile under. The compiler then refuses (every problem at once, each issue naming the
+   * node, the field, the rule and a fix): `spark.conf` keys and values the policy does not allow
+   * (`conf_not_allowed`, `conf_value_not_allowed`); read and write paths outside the roots, checked after params are
+   * put in and the path is normalized (`read_path_not_allowed`, `write_path_not_allowed`); `path` options
+   * (`option_not_allowed`); JDBC URLs that match no pattern and JDBC options that would reach the driver as
+   * connection properties (`jdbc_url_not_allowed`, `jdbc_option_not_allowed`); in user SQL, calls of denied functions
+   * (`sql_denied_function`), calls through a computed `IDENTIFIER(…)` name (`sql_dynamic_function_name`), script
+   * transforms (`sql_script_transform`) and files read by path outside the read roots (`read_path_not_allowed`).
+   * The plan gets the normalized paths and a {@link PlanPolicy} for the driver to enforce the same on Spark's
+   * analyzed plan. Without a policy none of this is checked.
+   */
+  readonly policy?: ExecutionPolicy | undefined
 }
 
 /** The Spark temporary view that holds a node's result. */
@@ -50,28 +68,60 @@ function matchesPattern(pointer: string, pattern: string): boolean {
   return a.length === b.length && b.every((seg, i) => seg === '*' || seg === a[i])
 }
 
-function substituteConfig(
+/** Where a node's issues are reported. */
+interface NodeWhere {
+  readonly basePath: string
+  readonly nodeId: string
+}
+
+/**
+ * Puts run parameters into a node's config, field by field according to its kind (SQL fields get typed literals,
+ * paths and text the values' text). Depth-limited: parsed configs are validated already, custom schemas included.
+ */
+function renderConfig(
   value: unknown,
   params: Readonly<Record<string, ResolvedParam>>,
-  sqlPatterns: readonly string[],
+  kinds: readonly { readonly pattern: string; readonly kind: ParamKind }[],
+  issues: ValidationIssue[],
+  where: NodeWhere,
   pointer = '',
+  depth = 1,
 ): unknown {
   if (typeof value === 'string') {
-    return substituteParams(
-      value,
-      params,
-      sqlPatterns.some((p) => matchesPattern(pointer, p)),
-    )
+    if (!value.includes('{{')) return value
+    const kind = kinds.find((k) => matchesPattern(pointer, k.pattern))?.kind ?? 'text'
+    const result = renderTemplate(kind, value, params)
+    if ('text' in result) return result.text
+    const { code, message } = result.problem
+    const sql = kind === 'sql' || kind === 'remote-sql'
+    issues.push({
+      path: `${where.basePath}${pointer}`,
+      message: sql ? `SQL ${message}` : message,
+      code: sql && code !== 'unknown_param' && code !== 'invalid_param_value' ? `sql_${code}` : code,
+      nodeId: where.nodeId,
+    })
+    return value
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteConfig(v, params, sqlPatterns, `${pointer}/${i}`))
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = substituteConfig(v, params, sqlPatterns, `${pointer}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`)
-    }
-    return out
+  if (typeof value !== 'object' || value === null) return value
+  if (depth > MAX_NESTING_DEPTH) {
+    issues.push(tooDeepIssue(pointer, where.basePath, where.nodeId))
+    return value
   }
-  return value
+  if (Array.isArray(value)) {
+    return value.map((v, i) => renderConfig(v, params, kinds, issues, where, `${pointer}/${i}`, depth + 1))
+  }
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = renderConfig(v, params, kinds, issues, where, `${pointer}/${escapePointer(k)}`, depth + 1)
+  }
+  return out
+}
+
+/** The pointers of the strings in a config that hold `${` (depth-limited; configs are validated already). */
+function substitutionPointers(value: unknown, pointer = '', depth = 1): string[] {
+  if (typeof value === 'string') return value.includes('${') ? [pointer] : []
+  if (typeof value !== 'object' || value === null || depth > MAX_NESTING_DEPTH) return []
+  return Object.entries(value).flatMap(([k, v]) => substitutionPointers(v, `${pointer}/${escapePointer(k)}`, depth + 1))
 }
 
 /** Nodes in topological order; ties keep document order, so the same document always gives the same order. */
@@ -144,16 +194,34 @@ export function compilePipeline(
     ])
   }
   const params = resolveParams(document, options.params)
+  const policy = options.policy
 
   const nodes = new Map(document.nodes.map((n, i) => [n.id, { node: n, index: i }]))
   const components = new Map<string, ComponentDefinition>()
   const resolvedConfigs = new Map<string, Record<string, unknown>>()
-  for (const n of document.nodes) {
+  // Every problem at once: params that do not fit their fields, and what the policy refuses, across all nodes. A node
+  // whose params did not fit is not compiled (its SQL is not what would run).
+  const issues: ValidationIssue[] = policy ? checkSparkConf(document.spark?.conf, policy) : []
+  const unrendered = new Set<string>()
+  document.nodes.forEach((n, index) => {
     const component = registry.require(n.data.component)
     components.set(n.id, component)
     const config = configs.get(n.id) ?? {}
-    resolvedConfigs.set(n.id, substituteConfig(config, params, sqlPaths(component.config)) as Record<string, unknown>)
-  }
+    const where = { basePath: `/nodes/${index}/data/config`, nodeId: n.id }
+    const before = issues.length
+    const rendered = renderConfig(config, params, paramKindPaths(component.config), issues, where)
+    resolvedConfigs.set(n.id, rendered as Record<string, unknown>)
+    if (issues.length > before) unrendered.add(n.id)
+    if (!policy) return
+    for (const pattern of sqlPaths(component.config)) {
+      for (const { pointer, value } of valuesAtPattern(rendered, pattern)) {
+        if (typeof value !== 'string') continue
+        for (const f of checkSqlUnderPolicy(value, policy)) {
+          issues.push({ path: `${where.basePath}${pointer}`, message: `SQL ${f.message}`, code: f.code, nodeId: n.id })
+        }
+      }
+    }
+  })
   const consumers = new Map<string, number>()
   const inputsByPort = new Map<string, Map<string, string[]>>()
   for (const e of document.edges) {
@@ -169,12 +237,14 @@ export function compilePipeline(
   for (const id of topologicalOrder(document)) {
     const entry = nodes.get(id)
     const component = components.get(id)
-    if (!entry || !component) continue
+    if (!entry || !component || unrendered.has(id)) continue
     const basePath = `/nodes/${entry.index}/data/config`
     const fail = (message: string, path: string, code: string): never => {
-      throw new ValidationError(`Node "${id}": ${message}`, [{ path: `${basePath}${path}`, message, code, nodeId: id }])
+      const issue = { path: `${basePath}${path}`, message, code, nodeId: id }
+      throw issues.length > 0 ? invalid([...issues, issue]) : new ValidationError(`Node "${id}": ${message}`, [issue])
     }
     const defaultPort = component.inputs[0]?.name ?? 'in'
+    const expressionPaths = sqlExpressionPaths(component.config)
     const ctx: CompileContext<Record<string, unknown>> = {
       nodeId: id,
       config: resolvedConfigs.get(id) ?? {},
@@ -192,7 +262,8 @@ export function compilePipeline(
         return inputsByPort.get(id)?.get(port) ?? []
       },
       expr(fragment, path) {
-        const problem = checkSqlFragment(fragment)
+        const expression = expressionPaths.some((p) => matchesPattern(path, p))
+        const problem = checkSqlFragment(fragment, { kind: expression ? 'expression' : 'query' })
         if (problem) return fail(`SQL ${problem.message}`, path, `sql_${problem.code}`)
         return `(${fragment})`
       },
@@ -217,16 +288,44 @@ export function compilePipeline(
       return fail(`could not be compiled: ${(error as Error).message}`, '', 'compile_failed')
     }
     const view = viewName(id)
+    const report = (findings: readonly PolicyFinding[]) => {
+      for (const f of findings) issues.push(locate(id, entry.index, f))
+    }
+    if (compiled.kind === 'relation' || compiled.kind === 'check') {
+      if (compiled.sql.includes('${')) {
+        const pointers = substitutionPointers(resolvedConfigs.get(id))
+        for (const pointer of pointers.length > 0 ? pointers : ['']) {
+          issues.push({
+            path: `${basePath}${pointer}`,
+            message:
+              'holds "${", which Spark would replace with configuration or environment values before it parses the SQL. Fix: remove "${" from names and SQL',
+            code: 'sql_variable_substitution',
+            nodeId: id,
+          })
+        }
+      }
+      if (policy) {
+        const reported = new Set(issues.filter((i) => i.nodeId === id).map((i) => i.code))
+        report(checkSqlUnderPolicy(compiled.sql, policy).filter((f) => !reported.has(f.code)))
+      }
+    }
     switch (compiled.kind) {
       case 'none':
         continue
-      case 'read':
+      case 'read': {
+        let source = compiled.source
+        if (policy) {
+          const checked = checkReadSource(source, policy)
+          report(checked.findings)
+          source = checked.source
+        }
         steps.push(
           mode === 'preview'
-            ? { nodeId: id, kind: 'read', view, source: compiled.source, limit: sampleLimit }
-            : { nodeId: id, kind: 'read', view, source: compiled.source },
+            ? { nodeId: id, kind: 'read', view, source, limit: sampleLimit }
+            : { nodeId: id, kind: 'read', view, source },
         )
         break
+      }
       case 'relation': {
         const sampled = mode === 'preview' && component.inputs.length === 0
         steps.push({
@@ -250,8 +349,15 @@ export function compilePipeline(
         steps.push({ nodeId: id, kind: 'view', view, sql: `SELECT * FROM ${ctx.input()}` })
         break
       case 'write':
-        if (mode === 'run')
-          steps.push({ nodeId: id, kind: 'write', sql: `SELECT * FROM ${ctx.input()}`, target: compiled.target })
+        if (mode === 'run') {
+          let target = compiled.target
+          if (policy) {
+            const checked = checkWriteTarget(target, policy)
+            report(checked.findings)
+            target = checked.target
+          }
+          steps.push({ nodeId: id, kind: 'write', sql: `SELECT * FROM ${ctx.input()}`, target })
+        }
         continue
     }
     if (mode === 'preview') {
@@ -261,17 +367,78 @@ export function compilePipeline(
     }
   }
 
+  if (issues.length > 0) throw invalid(issues)
+
   const plan: { -readonly [K in keyof ExecutionPlan]: ExecutionPlan[K] } = { pipeline: document.name, mode, steps }
   if (options.revision !== undefined) plan.revision = options.revision
   if (document.spark?.conf && Object.keys(document.spark.conf).length > 0) {
     plan.conf = Object.fromEntries(Object.entries(document.spark.conf).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   }
-  // Key order fixed for byte-identical output: pipeline, revision, mode, conf, steps.
+  // Key order fixed for byte-identical output: pipeline, revision, mode, conf, steps, policy.
   return {
     pipeline: plan.pipeline,
     ...(plan.revision !== undefined ? { revision: plan.revision } : {}),
     mode: plan.mode,
     ...(plan.conf ? { conf: plan.conf } : {}),
     steps: plan.steps,
+    ...(policy ? { policy: planPolicy(policy) } : {}),
   }
+
+  /** Where a policy finding about a source or sink belongs: its own field, or its connection's. */
+  function locate(id: string, index: number, f: PolicyFinding): ValidationIssue {
+    const basePath = `/nodes/${index}/data/config`
+    const config = resolvedConfigs.get(id) ?? {}
+    const ref = typeof config['connection'] === 'string' ? config['connection'] : undefined
+    const conn = ref !== undefined && components.get(ref)?.type === 'connection' ? nodes.get(ref) : undefined
+    const connConfig = ref !== undefined ? (resolvedConfigs.get(ref) ?? {}) : {}
+    const hasOption = (c: Record<string, unknown>, key: string) => {
+      const o = c['options']
+      return typeof o === 'object' && o !== null && Object.hasOwn(o, key)
+    }
+    const at = (nodeId: string, path: string, message: string) => ({ path, message, code: f.code, nodeId })
+    const field = f.field ?? ''
+    if (field === '') return at(id, basePath, `SQL ${f.message}`)
+    const message = `Node "${id}": ${f.message}`
+    if (field === 'path') return at(id, Object.hasOwn(config, 'path') ? `${basePath}/path` : basePath, message)
+    if (field.startsWith('options/')) {
+      const key = field.slice('options/'.length)
+      if (hasOption(config, key)) return at(id, `${basePath}/options/${escapePointer(key)}`, message)
+      if (conn && hasOption(connConfig, key)) {
+        const path = `/nodes/${conn.index}/data/config/options/${escapePointer(key)}`
+        return at(conn.node.id, path, `Connection "${conn.node.id}": ${f.message}`)
+      }
+      return at(id, basePath, message)
+    }
+    if (field === 'url' && conn) {
+      return at(conn.node.id, `/nodes/${conn.index}/data/config/url`, `Connection "${conn.node.id}": ${f.message}`)
+    }
+    return at(id, basePath, message)
+  }
+}
+
+function planPolicy(policy: ExecutionPolicy): PlanPolicy {
+  return {
+    readRoots: [...policy.readRoots],
+    writeRoots: [...policy.writeRoots],
+    deniedFunctions: [...policy.deniedFunctions],
+    jdbcUrlPatterns: [...policy.jdbcUrlPatterns],
+  }
+}
+
+/** One {@link ValidationError} for every issue found (duplicates dropped: a connection shared by two sources). */
+function invalid(issues: readonly ValidationIssue[]): ValidationError {
+  const seen = new Set<string>()
+  const unique = issues.filter((i) => {
+    const key = `${i.path}\u0000${i.code}\u0000${i.message}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  return new ValidationError(
+    `The pipeline cannot be compiled (${unique.length} problem${unique.length === 1 ? '' : 's'}): ${unique
+      .slice(0, 3)
+      .map((i) => `${i.nodeId ? `${i.nodeId}: ` : ''}${i.message}`)
+      .join('; ')}${unique.length > 3 ? '; …' : ''}`,
+    unique,
+  )
 }

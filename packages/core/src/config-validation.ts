@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { ComponentDefinition } from './component.ts'
+import { findTooDeep, tooDeepIssue } from './depth.ts'
 import { escapePointer, secretPaths, valuesAtPattern } from './ui-schema.ts'
 import type { ValidationIssue } from './validation-issue.ts'
 
@@ -65,13 +66,17 @@ export function fromZodIssues(error: z.ZodError, input: unknown, where: IssueLoc
 
 /**
  * Validates a component config: applies defaults, reports every problem with a JSON pointer, and reports a plain
- * value in a secret field as `secret_in_plaintext` (without repeating the value anywhere).
+ * value in a secret field as `secret_in_plaintext` (without repeating the value anywhere). A config nested deeper
+ * than 64 levels gets one `too_deep` issue.
  */
 export function validateComponentConfig<S extends z.ZodObject>(
   component: ComponentDefinition<S>,
   config: unknown,
   where: IssueLocation = {},
 ): ConfigValidation<z.output<S>> {
+  // Schemas may recurse (z.json(), z.lazy()): deeper input would exhaust the stack.
+  const deep = findTooDeep(config)
+  if (deep !== undefined) return { ok: false, issues: [tooDeepIssue(deep, where.basePath ?? '', where.nodeId)] }
   const plaintext: string[] = []
   for (const pattern of secretPaths(component.config)) {
     for (const { pointer, value } of valuesAtPattern(config, pattern)) {

@@ -1,6 +1,18 @@
 import { z } from 'zod'
 
 /**
+ * How `{{ name }}` run parameters enter a config field:
+ * - `sql`: Spark SQL (expressions, queries); a parameter becomes a typed literal (`DATE'2026-11-01'`, `'it\'s'`, `42`).
+ * - `remote-sql`: SQL that a database runs over JDBC; a parameter becomes a portable literal (`'2026-11-01'`, `'it''s'`).
+ * - `path`: a file or folder; the value's text, after which the path is normalized (and checked under a policy).
+ * - `remote-identifier`: a table name sent to a database; the value must be letters, digits and `_`.
+ * - `text`: anything else (column names, which are quoted later, options); the value's text.
+ *
+ * The default follows the widget: `sql-expression` and `sql` are `sql`, `path` is `path`, the rest `text`.
+ */
+export type ParamKind = 'sql' | 'remote-sql' | 'path' | 'remote-identifier' | 'text'
+
+/**
  * How a config field is shown in a form. Standard annotations (`title`, `description`, `examples`) go into the JSON
  * Schema; the rest drives the generated RJSF `uiSchema`.
  */
@@ -21,10 +33,12 @@ export interface FieldHints {
   readonly placeholder?: string
   /** The field holds a secret reference (`{ "$secret": "NAME" }`), never a plaintext value. */
   readonly secret?: boolean
+  /** How run parameters enter the field, when not what its widget implies (see {@link ParamKind}). */
+  readonly params?: ParamKind
 }
 
 /** The UI-only part of {@link FieldHints}, kept in the {@link fieldHints} registry. */
-export type UiHints = Pick<FieldHints, 'widget' | 'group' | 'order' | 'placeholder' | 'secret'>
+export type UiHints = Pick<FieldHints, 'widget' | 'group' | 'order' | 'placeholder' | 'secret' | 'params'>
 
 /** The zod registry that holds each field's UI hints, read by the uiSchema generator and the secret checks. */
 export const fieldHints: z.core.$ZodRegistry<UiHints> = z.registry<UiHints>()
@@ -54,6 +68,7 @@ export function field<T extends z.ZodType>(schema: T, hints: FieldHints): T {
   if (hints.order !== undefined) ui.order = hints.order
   if (hints.placeholder !== undefined) ui.placeholder = hints.placeholder
   if (hints.secret !== undefined) ui.secret = hints.secret
+  if (hints.params !== undefined) ui.params = hints.params
   fieldHints.add(annotated, ui)
   return annotated
 }

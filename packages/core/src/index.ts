@@ -1,3 +1,5 @@
+export type { PolicyFinding } from './compile-policy.ts'
+export { checkSqlUnderPolicy } from './compile-policy.ts'
 export type { CompileOptions } from './compiler.ts'
 export {
   compilePipeline,
@@ -22,6 +24,7 @@ export { COMPONENT_TYPES, defineComponent, parseComponentRef } from './component
 export { builtinComponents, createDefaultRegistry } from './components/index.ts'
 export type { ConfigValidation, IssueLocation } from './config-validation.ts'
 export { fromZodIssues, toPointer, validateComponentConfig } from './config-validation.ts'
+export { findTooDeep, MAX_NESTING_DEPTH } from './depth.ts'
 export type {
   ParsedPipelineDocument,
   PipelineDocument,
@@ -44,7 +47,7 @@ export {
 } from './document.ts'
 export type { ErrorCode, StudioErrorOptions } from './errors.ts'
 export { errorStatus, hasErrorCode, isStudioError, StudioError } from './errors.ts'
-export type { FieldHints, UiHints } from './field.ts'
+export type { FieldHints, ParamKind, UiHints } from './field.ts'
 export { field, fieldHints, SECRET_NAME_PATTERN, secretRef } from './field.ts'
 export type { JsonSchema, JsonSchemaDraft, JsonSchemaOptions } from './json-schema.ts'
 export { toJsonSchema } from './json-schema.ts'
@@ -74,10 +77,29 @@ export type {
   ListComponentsFilter,
 } from './registry.ts'
 export { ComponentRegistry } from './registry.ts'
-export type { SqlFragmentProblem, SqlValue } from './sql.ts'
+export type { CheckSqlFragmentOptions, SqlFragmentProblem, SqlValue } from './sql.ts'
 export { checkSqlFragment, quoteIdent, quoteQualified, sqlDate, sqlLiteral, sqlString, sqlTimestamp } from './sql.ts'
+export type { LexSparkSqlOptions, SparkLexProblem, SparkLexResult, SparkToken, SparkTokenKind } from './sql-lexer.ts'
+export { isHiddenToken, lexSparkSql } from './sql-lexer.ts'
+export type { TemplateProblem, TemplateResult } from './sql-template.ts'
+export {
+  renderRemoteIdentifierTemplate,
+  renderRemoteSqlTemplate,
+  renderSqlTemplate,
+  renderTemplate,
+  sampleParams,
+} from './sql-template.ts'
 export type { UiSchema } from './ui-schema.ts'
-export { escapePointer, hintedPaths, secretPaths, sqlPaths, toUiSchema, valuesAtPattern } from './ui-schema.ts'
+export {
+  escapePointer,
+  hintedPaths,
+  paramKindOf,
+  paramKindPaths,
+  secretPaths,
+  sqlPaths,
+  toUiSchema,
+  valuesAtPattern,
+} from './ui-schema.ts'
 export type { PipelineValidation, ValidatePipelineOptions } from './validate-pipeline.ts'
 export { validatePipeline } from './validate-pipeline.ts'
 export type { ValidationIssue } from './validation-issue.ts'

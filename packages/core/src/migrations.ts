@@ -1,4 +1,5 @@
 import { parseComponentRef } from './component.ts'
+import { assertNotTooDeep } from './depth.ts'
 import { CURRENT_SCHEMA_VERSION, type PipelineDocument } from './document.ts'
 import type { ComponentRegistry } from './registry.ts'
 import { ValidationError } from './validation-issue.ts'
@@ -106,8 +107,8 @@ const documentMigrations: Readonly<Record<number, DocumentMigration>> = {
  * of its component through the components' `upgrade` functions. Pure: the input is not modified, and the same
  * input gives the same output. The result is not validated: validate it before saving.
  *
- * @throws {@link ValidationError} when the document has no usable `schemaVersion`, is newer than this SDK, or a
- * component upgrade fails.
+ * @throws {@link ValidationError} when the document has no usable `schemaVersion`, is newer than this SDK, is nested
+ * too deeply (`too_deep`), or a component upgrade fails.
  * @example
  * ```ts
  * import { createDefaultRegistry, migratePipeline } from '@sparkle-studio/core'
@@ -138,6 +139,8 @@ export function migratePipeline(
       [{ path: '/schemaVersion', message: `unsupported version ${fromVersion}`, code: 'unsupported_version' }],
     )
   }
+  // structuredClone recurses: deeper input would exhaust the stack.
+  assertNotTooDeep(input)
   let document: Json = structuredClone(input)
   const changes: MigrationChange[] = []
   for (let v = fromVersion; v < CURRENT_SCHEMA_VERSION; v++) {

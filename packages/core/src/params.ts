@@ -1,3 +1,4 @@
+import { MAX_NESTING_DEPTH, tooDeepIssue } from './depth.ts'
 import type { ParsedPipelineDocument } from './document.ts'
 import { sqlDate, sqlLiteral, sqlTimestamp } from './sql.ts'
 import { escapePointer } from './ui-schema.ts'
@@ -12,19 +13,38 @@ export interface ResolvedParam {
   readonly value: string | number
 }
 
-/** Every `{{ name }}` placeholder in a config, with the JSON pointer of the string holding it. */
+/**
+ * Every `{{ name }}` placeholder in a config, with the JSON pointer of the string holding it, in document order.
+ * Iterative and depth-limited.
+ *
+ * @throws {@link ValidationError} (`too_deep`) for a value nested deeper than {@link MAX_NESTING_DEPTH}.
+ */
 export function findParamReferences(
   value: unknown,
   pointer = '',
 ): { readonly pointer: string; readonly name: string }[] {
-  if (typeof value === 'string') {
-    return [...value.matchAll(PARAM_PLACEHOLDER)].map((m) => ({ pointer, name: m[1] as string }))
+  const out: { pointer: string; name: string }[] = []
+  const stack: [unknown, string, number][] = [[value, pointer, 1]]
+  while (stack.length > 0) {
+    const [current, at, depth] = stack.pop() as [unknown, string, number]
+    if (typeof current === 'string') {
+      for (const m of current.matchAll(PARAM_PLACEHOLDER)) out.push({ pointer: at, name: m[1] as string })
+      continue
+    }
+    if (typeof current !== 'object' || current === null) continue
+    if (depth > MAX_NESTING_DEPTH) {
+      const issue = tooDeepIssue(at)
+      throw new ValidationError(`The value is nested too deeply (${issue.path})`, [issue])
+    }
+    const entries: [string, unknown][] = Array.isArray(current)
+      ? current.map((v, i) => [String(i), v])
+      : Object.entries(current).map(([k, v]) => [escapePointer(k), v])
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i] as [string, unknown]
+      stack.push([child, `${at}/${key}`, depth + 1])
+    }
   }
-  if (Array.isArray(value)) return value.flatMap((v, i) => findParamReferences(v, `${pointer}/${i}`))
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) => findParamReferences(v, `${pointer}/${escapePointer(k)}`))
-  }
-  return []
+  return out
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/
@@ -110,8 +130,9 @@ export function paramLiteral(param: ResolvedParam): string {
 }
 
 /**
- * Replaces `{{ name }}` placeholders in `text`: with SQL literals (`sql: true`, for expressions), or with the
- * value's text (paths, table names, options; those are escaped later as a whole).
+ * Replaces `{{ name }}` placeholders in `text`: with SQL literals (`sql: true`), or with the value's text (paths,
+ * options; those are checked or escaped later as a whole). For SQL fields the compiler uses `renderSqlTemplate`,
+ * which also refuses placeholders inside quotes and placeholders that run into the text beside them.
  */
 export function substituteParams(text: string, params: Readonly<Record<string, ResolvedParam>>, sql: boolean): string {
   return text.replace(PARAM_PLACEHOLDER, (whole, name: string) => {

@@ -121,7 +121,13 @@ export function checkSparkConf(
       continue
     }
     const problem = confValueProblem(rule, value)
-    if (problem) issues.push({ path, code: 'conf_value_not_allowed', message: `${key}: ${problem}` })
+    if (problem) {
+      issues.push({
+        path,
+        code: 'conf_value_not_allowed',
+        message: `Spark configuration "${key}" ${problem} under the execution policy. Fix: give such a value, or remove the key`,
+      })
+    }
   }
   return issues
 }
@@ -144,7 +150,7 @@ function confValueProblem(rule: SparkConfRule, value: string): string | undefine
     case 'enum':
       return rule.values.includes(value) ? undefined : `must be one of ${rule.values.join(', ')}`
     case 'pattern':
-      return new RegExp(rule.pattern).test(value) ? undefined : 'has a form the execution policy does not allow'
+      return new RegExp(rule.pattern).test(value) ? undefined : 'has a form that is not allowed'
   }
 }
 

@@ -1,3 +1,4 @@
+import { isHiddenToken, lexSparkSql, type SparkToken } from './sql-lexer.ts'
 import { ValidationError } from './validation-issue.ts'
 
 /**
@@ -22,8 +23,9 @@ export function quoteQualified(parts: readonly string[]): string {
 
 /**
  * Escapes a string as a Spark SQL string literal. The one helper every literal goes through (paths, params,
- * values): backslashes and quotes are escaped, control and non-ASCII line characters are written as `\uXXXX`,
- * so the literal always ends where it should, whatever the input.
+ * values): backslashes and quotes are escaped; control and non-ASCII line characters, and `$` (Spark substitutes
+ * `${…}` in the text of a statement before it parses it), are written as `\uXXXX`, so the literal always ends where it
+ * should and holds exactly the value, whatever the input.
  *
  * @example
  * ```ts
@@ -38,7 +40,7 @@ export function sqlString(value: string): string {
     const code = ch.codePointAt(0) ?? 0
     if (ch === '\\') out += '\\\\'
     else if (ch === "'") out += "\\'"
-    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029) {
+    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029 || ch === '$') {
       out += `\\u${code.toString(16).padStart(4, '0')}`
     } else out += ch
   }
@@ -85,63 +87,134 @@ export function sqlTimestamp(isoTimestamp: string): string {
 
 /** Why a user-written SQL fragment was rejected. */
 export interface SqlFragmentProblem {
-  /** A stable code: `empty`, `statement_separator`, `comment`, `unbalanced_parentheses`, `unterminated_quote`. */
+  /**
+   * A stable code: `empty`, `variable_substitution`, `statement_separator`, `unbalanced_parentheses`,
+   * `unterminated_quote`, `unterminated_comment`, `unrecognized_character`, `not_one_expression`.
+   */
   readonly code: string
-  /** A human-readable sentence. */
+  /** A human-readable sentence, with a fix. */
   readonly message: string
 }
 
+/** Options of {@link checkSqlFragment}. */
+export interface CheckSqlFragmentOptions {
+  /**
+   * `expression` (a condition, a derived column): the fragment must also be exactly one expression, so that in the
+   * compiler's parentheses it does not become a list (`a, b`), a subquery (`SELECT …`) or a query with clauses
+   * after it (`(SELECT …) UNION …`). `query` (custom SQL): one query.
+   * @default 'query'
+   */
+  readonly kind?: 'expression' | 'query' | undefined
+}
+
+// Spark's variable substitution (spark.sql.variable.substitute), written so that no linter takes it for a template.
+const SUBSTITUTION = '\u0024{'
+
+// Words that, at the top of a fragment, make the compiler's parentheses a subquery rather than an expression.
+const QUERY_START = new Set(['SELECT', 'WITH', 'VALUES', 'FROM', 'TABLE', 'MAP', 'REDUCE'])
+// Words that continue a parenthesized query: `(SELECT …) UNION …`, `(SELECT …) LIMIT 1`.
+const QUERY_TAIL = new Set([
+  'UNION',
+  'INTERSECT',
+  'EXCEPT',
+  'MINUS',
+  'ORDER',
+  'SORT',
+  'CLUSTER',
+  'DISTRIBUTE',
+  'LIMIT',
+  'OFFSET',
+  'WINDOW',
+])
+
 /**
- * Checks a user-written SQL expression (a filter condition, a derived column) or query (custom SQL) so that,
- * wrapped in parentheses by the compiler, it cannot break out of them: no `;`, no comments, quotes closed,
- * parentheses balanced and never closing more than they opened. Returns the first problem, or undefined.
+ * Checks a user-written SQL expression (a filter condition, a derived column) or query (custom SQL) so that, wrapped in
+ * parentheses by the compiler, it cannot break out of them. The fragment is read with Spark's own lexing rules
+ * ({@link lexSparkSql}): strings with their escapes and raw prefixes, quoted identifiers, nested comments and hints.
+ * Refused: no tokens at all, `${` anywhere (Spark substitutes `${…}` with configuration and environment values before
+ * it parses), `;`, unterminated strings or comments (a `--` comment must end with a line break), characters Spark does
+ * not read outside quotes, and parentheses that are unbalanced or close more than they opened; for an expression,
+ * anything that would make it more than one expression (see {@link CheckSqlFragmentOptions.kind}). Returns the first
+ * problem, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { checkSqlFragment } from '@sparkle-studio/core'
+ *
+ * checkSqlFragment("status = 'paid'", { kind: 'expression' }) // => undefined
+ * checkSqlFragment("1=1) OR (1=1") // => { code: 'unbalanced_parentheses', ... }
+ * ```
  */
-export function checkSqlFragment(fragment: string): SqlFragmentProblem | undefined {
+export function checkSqlFragment(
+  fragment: string,
+  options: CheckSqlFragmentOptions = {},
+): SqlFragmentProblem | undefined {
   if (fragment.trim() === '') return { code: 'empty', message: 'must not be empty' }
-  let depth = 0
-  let i = 0
-  const n = fragment.length
-  while (i < n) {
-    const ch = fragment[i] as string
-    const next = fragment[i + 1]
-    if (ch === "'" || ch === '"' || ch === '`') {
-      // Spark: backslash escapes inside '…' and "…"; a doubled quote also stands for itself.
-      const quote = ch
-      // A raw string (r'…' / R'…', Spark 4) takes backslashes literally.
-      const raw = quote !== '`' && /[rR]/.test(fragment[i - 1] ?? '') && !/[A-Za-z0-9_]/.test(fragment[i - 2] ?? '')
-      i++
-      let closed = false
-      while (i < n) {
-        const c = fragment[i]
-        if (c === '\\' && quote !== '`' && !raw) {
-          i += 2
-          continue
-        }
-        if (c === quote) {
-          if (fragment[i + 1] === quote) {
-            i += 2
-            continue
-          }
-          closed = true
-          i++
-          break
-        }
-        i++
-      }
-      if (!closed) return { code: 'unterminated_quote', message: `has an unterminated ${quote} quote` }
-      continue
+  if (fragment.includes(SUBSTITUTION)) {
+    return {
+      code: 'variable_substitution',
+      message: `must not contain "${SUBSTITUTION}": Spark replaces ${SUBSTITUTION}…} with configuration and environment values before it parses. Fix: write the "$" and "{" apart, e.g. concat('$', '{')`,
     }
-    if (ch === ';') return { code: 'statement_separator', message: 'must be a single expression: ";" is not allowed' }
-    if ((ch === '-' && next === '-') || (ch === '/' && next === '*') || (ch === '*' && next === '/')) {
-      return { code: 'comment', message: 'must not contain SQL comments' }
-    }
-    if (ch === '(') depth++
-    else if (ch === ')') {
-      depth--
-      if (depth < 0) return { code: 'unbalanced_parentheses', message: 'closes a parenthesis it did not open' }
-    }
-    i++
   }
-  if (depth !== 0) return { code: 'unbalanced_parentheses', message: 'has unbalanced parentheses' }
+  const expression = options.kind === 'expression'
+  const notOne = (why: string): SqlFragmentProblem => ({
+    code: 'not_one_expression',
+    message: `must be one expression: ${why}`,
+  })
+  // The first problem in reading order: tokens come up to the lexer's problem, if there is one.
+  const lexed = lexSparkSql(fragment)
+  const problem = lexed.problem
+  const tokens = lexed.tokens.filter((t) => !isHiddenToken(t))
+  let depth = 0
+  let previous: SparkToken | undefined
+  for (const [i, token] of tokens.entries()) {
+    const first = previous === undefined
+    const after = previous
+    previous = token
+    const word = token.kind === 'word' ? token.text.toUpperCase() : undefined
+    if (expression && depth === 0 && word !== undefined) {
+      // map(…) is a function; MAP … USING is a query.
+      const call = tokens[i + 1]?.kind === 'symbol' && tokens[i + 1]?.text === '('
+      if (first && QUERY_START.has(word) && !(call && (word === 'MAP' || word === 'REDUCE'))) {
+        return notOne(
+          `it starts a query (${token.text}). Fix: put a subquery in parentheses, e.g. (SELECT max(x) FROM t)`,
+        )
+      }
+      if (QUERY_TAIL.has(word) && after?.kind === 'symbol' && after.text === ')') {
+        return notOne(
+          `${token.text} after a parenthesized query continues the query. Fix: keep the whole subquery in its parentheses`,
+        )
+      }
+    }
+    if (token.kind !== 'symbol') continue
+    if (token.text === ';') {
+      return {
+        code: 'statement_separator',
+        message: 'must be a single expression or query: ";" is not allowed outside quotes. Fix: remove it',
+      }
+    }
+    if (expression && depth === 0) {
+      if (token.text === ',')
+        return notOne('a "," outside parentheses makes a list. Fix: remove it, or put the list in a function call')
+      if (token.text === '>' && after?.text === '|' && after.end === token.start) {
+        return notOne('the pipe operator |> continues a query. Fix: keep it inside a parenthesized subquery')
+      }
+    }
+    if (token.text === '(') depth++
+    else if (token.text === ')' && --depth < 0) {
+      return {
+        code: 'unbalanced_parentheses',
+        message: `closes a parenthesis it did not open (position ${token.start}). Fix: balance the parentheses`,
+      }
+    }
+  }
+  if (problem) return { code: problem.code, message: problem.message }
+  if (previous === undefined) return { code: 'empty', message: 'must not be empty (it holds only comments)' }
+  if (depth !== 0) {
+    return {
+      code: 'unbalanced_parentheses',
+      message: `has unbalanced parentheses (${depth} not closed). Fix: close every parenthesis it opens`,
+    }
+  }
   return undefined
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { fieldHints, type UiHints } from './field.ts'
+import { fieldHints, type ParamKind, type UiHints } from './field.ts'
 
 /** An RJSF `uiSchema` (keys `ui:*` for the object itself, property names for its fields). */
 export type UiSchema = { [key: string]: unknown }
@@ -116,6 +116,29 @@ export function secretPaths(schema: z.ZodType): string[] {
 /** The JSON pointers of every field holding user-written SQL (widgets `sql-expression` and `sql`). */
 export function sqlPaths(schema: z.ZodType): string[] {
   return hintedPaths(schema, (h) => h.widget === 'sql-expression' || h.widget === 'sql')
+}
+
+/** The JSON pointers of the fields holding one SQL expression (widget `sql-expression`), not a query. */
+export function sqlExpressionPaths(schema: z.ZodType): string[] {
+  return hintedPaths(schema, (h) => h.widget === 'sql-expression')
+}
+
+/** How run parameters enter a field with these hints: its `params` hint, else what its widget implies. */
+export function paramKindOf(hints: UiHints): ParamKind {
+  if (hints.params !== undefined) return hints.params
+  if (hints.widget === 'sql-expression' || hints.widget === 'sql') return 'sql'
+  if (hints.widget === 'path') return 'path'
+  return 'text'
+}
+
+/** The JSON pointer patterns (see {@link hintedPaths}) of every field whose run parameters are not plain `text`. */
+export function paramKindPaths(schema: z.ZodType): { readonly pattern: string; readonly kind: ParamKind }[] {
+  return hintedPaths(schema, (h) => paramKindOf(h) !== 'text').map((pattern) => {
+    const kinds = (['sql', 'remote-sql', 'path', 'remote-identifier'] as const).filter((k) =>
+      hintedPaths(schema, (h) => paramKindOf(h) === k).includes(pattern),
+    )
+    return { pattern, kind: kinds[0] ?? 'text' }
+  })
 }
 
 /** The values at a pointer pattern from {@link hintedPaths} (with `*` for array items), each with its real pointer. */

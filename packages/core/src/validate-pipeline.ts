@@ -1,11 +1,13 @@
 import type { ComponentDefinition } from './component.ts'
 import { parseComponentRef } from './component.ts'
 import { fromZodIssues } from './config-validation.ts'
+import { findTooDeep, tooDeepIssue } from './depth.ts'
 import { type ParsedPipelineDocument, PipelineDocumentSchema } from './document.ts'
-import { findParamReferences } from './params.ts'
+import { findParamReferences, type ResolvedParam } from './params.ts'
 import type { ComponentRegistry } from './registry.ts'
 import { checkSqlFragment } from './sql.ts'
-import { sqlPaths, valuesAtPattern } from './ui-schema.ts'
+import { renderTemplate, sampleParams } from './sql-template.ts'
+import { paramKindPaths, sqlExpressionPaths, valuesAtPattern } from './ui-schema.ts'
 import type { ValidationIssue } from './validation-issue.ts'
 
 /** Options of {@link validatePipeline}. */
@@ -43,7 +45,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Validates a pipeline document against its schema and a registry, and reports every problem at once, each with a
  * JSON pointer and, where it belongs to one, the node id: structure, duplicate ids, dangling edges, unknown
  * components or versions, ports and their arity, cycles, missing sinks, nodes that lead to no sink, invalid configs,
- * plaintext secrets, unsafe SQL fragments, unknown params and connection references.
+ * plaintext secrets, unsafe SQL fragments, `{{param}}` placeholders that would not stay literals (inside quotes, or
+ * running into their neighbours), unknown params and connection references. Input nested deeper than
+ * {@link MAX_NESTING_DEPTH} levels gets one `too_deep` issue and nothing else is walked.
  *
  * @example
  * ```ts
@@ -59,6 +63,8 @@ export function validatePipeline(
   options: ValidatePipelineOptions = {},
 ): PipelineValidation {
   const mode = options.mode ?? 'run'
+  const deep = findTooDeep(input)
+  if (deep !== undefined) return { ok: false, issues: [tooDeepIssue(deep)] }
   const issues: ValidationIssue[] = []
   const parsed = PipelineDocumentSchema.safeParse(input)
   if (!parsed.success) issues.push(...fromZodIssues(parsed.error, input))
@@ -66,11 +72,12 @@ export function validatePipeline(
 
   const rawNodes = Array.isArray(input['nodes']) ? input['nodes'] : []
   const rawEdges = Array.isArray(input['edges']) ? input['edges'] : []
-  const declaredParams = new Set(
-    (Array.isArray(input['params']) ? input['params'] : [])
-      .map((p) => (isRecord(p) && typeof p['name'] === 'string' ? p['name'] : undefined))
-      .filter((n): n is string => n !== undefined),
-  )
+  const paramTypes = new Map<string, ResolvedParam['type']>()
+  for (const p of Array.isArray(input['params']) ? input['params'] : []) {
+    if (!isRecord(p) || typeof p['name'] !== 'string') continue
+    const type = ['string', 'int', 'date', 'timestamp'].includes(p['type'] as string) ? p['type'] : 'string'
+    paramTypes.set(p['name'], type as ResolvedParam['type'])
+  }
 
   // Nodes: duplicates, components, configs.
   const nodes = new Map<string, LooseNode>()
@@ -98,23 +105,36 @@ export function validatePipeline(
     if (!result.ok) issues.push(...result.issues)
     else {
       configs.set(id, result.config)
-      for (const pattern of sqlPaths(component.config)) {
+      // Templates are checked with stand-in values of the declared types (undeclared ones are reported below).
+      const samples = sampleParams(
+        new Map([...findParamReferences(result.config).map((r) => [r.name, 'string'] as const), ...paramTypes]),
+      )
+      const expressions = sqlExpressionPaths(component.config)
+      for (const { pattern, kind } of paramKindPaths(component.config)) {
+        if (kind === 'path' || kind === 'text') continue
+        const fragmentKind = expressions.includes(pattern) ? 'expression' : 'query'
         for (const { pointer, value } of valuesAtPattern(result.config, pattern)) {
           if (typeof value !== 'string') continue
-          const problem = checkSqlFragment(value)
-          if (problem) {
-            issues.push({
-              path: `${where.basePath}${pointer}`,
-              message: `SQL ${problem.message}`,
-              code: `sql_${problem.code}`,
-              nodeId: id,
-            })
-          }
+          const rendered = renderTemplate(kind, value, samples)
+          const problem =
+            'problem' in rendered
+              ? rendered.problem
+              : kind === 'sql'
+                ? checkSqlFragment(rendered.text, { kind: fragmentKind })
+                : undefined
+          if (!problem) continue
+          const sql = kind === 'sql' || kind === 'remote-sql'
+          issues.push({
+            path: `${where.basePath}${pointer}`,
+            message: sql ? `SQL ${problem.message}` : problem.message,
+            code: sql && problem.code !== 'invalid_param_value' ? `sql_${problem.code}` : problem.code,
+            nodeId: id,
+          })
         }
       }
     }
     for (const { pointer, name } of findParamReferences(config)) {
-      if (!declaredParams.has(name)) {
+      if (!paramTypes.has(name)) {
         issues.push({
           path: `${where.basePath}${pointer}`,
           message: `Unknown param "{{${name}}}": declare it in the document's params`,

@@ -148,11 +148,16 @@ export const jdbcIngestor = defineComponent({
         widget: 'connection',
         description: 'Id of a connection node.',
       }),
-      table: field(z.string().min(1).max(512).optional(), { title: 'Table', placeholder: 'public.orders' }),
+      table: field(z.string().min(1).max(512).optional(), {
+        title: 'Table',
+        placeholder: 'public.orders',
+        params: 'remote-identifier',
+      }),
       query: field(z.string().min(1).max(20_000).optional(), {
         title: 'Query',
         description: 'Runs on the database; used instead of a table.',
         widget: 'textarea',
+        params: 'remote-sql',
       }),
       fetchSize: field(z.number().int().min(1).max(1_000_000).default(1000), {
         title: 'Fetch size',

@@ -86,7 +86,11 @@ export const jdbcSink = defineComponent({
       widget: 'connection',
       description: 'Id of a connection node.',
     }),
-    table: field(z.string().min(1).max(512), { title: 'Table', placeholder: 'analytics.daily_revenue' }),
+    table: field(z.string().min(1).max(512), {
+      title: 'Table',
+      placeholder: 'analytics.daily_revenue',
+      params: 'remote-identifier',
+    }),
     mode: saveMode,
     batchSize: field(z.number().int().min(1).max(1_000_000).default(1000), { title: 'Batch size', group: 'Advanced' }),
     truncate: field(z.boolean().default(false), {
