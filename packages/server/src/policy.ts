@@ -50,9 +50,8 @@ export function runTimeLimitMs(policy: Pick<ExecutionPolicy, 'defaultRunTimeMs' 
  * What every compile of the server adds to its options so that the plan is checked against the policy and carries
  * it to the driver: the one place the server hands the policy to core's compiler.
  */
-export function underPolicy(_policy: ExecutionPolicy): Partial<CompileOptions> {
-  // PENDING core's CompileOptions.policy: when it lands, this line becomes `return { policy: _policy }`.
-  return {}
+export function underPolicy(policy: ExecutionPolicy): Partial<CompileOptions> {
+  return { policy }
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
