@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { defineComponent } from '../component.ts'
 import { field } from '../field.ts'
 import { quoteIdent } from '../sql.ts'
+import { isHiddenToken, lexSparkSql } from '../sql-lexer.ts'
 import {
   column,
   columnList,
@@ -490,6 +491,15 @@ export const fillNullsTransformer = defineComponent({
   },
 })
 
+const QUERY_STARTS = new Set(['select', 'with', 'values', 'from', 'table'])
+
+/** True when the first word of `sql` (after comments, spaces and opening parentheses) starts a query. */
+function startsAsQuery(sql: string): boolean {
+  const { tokens } = lexSparkSql(sql, { placeholders: true })
+  const first = tokens.find((t) => !isHiddenToken(t) && t.text !== '(')
+  return first === undefined || QUERY_STARTS.has(first.text.toLowerCase())
+}
+
 /** A SQL query over the inputs, which it names by their node ids. */
 export const sqlTransformer = defineComponent({
   type: 'transformer',
@@ -503,11 +513,17 @@ export const sqlTransformer = defineComponent({
   inputs: [{ name: 'in', label: 'Inputs', multiple: true }],
   outputs: out,
   config: z.strictObject({
-    query: field(z.string().min(1).max(100_000), {
-      title: 'Query',
-      widget: 'sql',
-      placeholder: 'SELECT o.*, c.name FROM orders o JOIN customers c USING (customer_id)',
-    }),
+    query: field(
+      z.string().min(1).max(100_000).refine(startsAsQuery, {
+        message:
+          'must be one query (SELECT, WITH, VALUES, FROM or TABLE), not a statement such as SET, ADD, CREATE or INSERT. Fix: write the query that produces the rows',
+      }),
+      {
+        title: 'Query',
+        widget: 'sql',
+        placeholder: 'SELECT o.*, c.name FROM orders o JOIN customers c USING (customer_id)',
+      },
+    ),
   }),
   compile: (ctx) => {
     const views = ctx.inputs()
