@@ -14,6 +14,9 @@ exit or be killed at any time. The supervisor:
   {"code", "signal", "at", "timedOut"}.
 With --warm, COMMAND is a driver started ahead of any job, waiting for one: the job is assigned when JOB_DIR/job.json
 appears (its "deadline" is read from there), and a driver that ends without one removes JOB_DIR.
+The values of the secrets the job's plan references are in JOB_DIR/redact.json (a JSON list, written before the job
+starts or, for a warm driver, before job.json): the supervisor reads it, removes it, and replaces each value by *** in
+everything it writes to the log (JVM and Python output alike).
 Only the Python standard library is used.
 """
 
@@ -38,6 +41,54 @@ def write_json(path, value):
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(value, fh)
     os.replace(tmp, path)
+
+
+class Redactor:
+    """Replaces secret values by *** in the output, a line at a time (a value split across two reads is still found)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.values = []
+        self.pending = b""
+
+    def load(self):
+        """Reads (and removes) the job's values to redact, once they are there."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                values = json.load(fh)
+        except (OSError, ValueError):
+            return
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        if not isinstance(values, list):
+            values = []
+        encoded = [v.encode("utf-8") for v in values if isinstance(v, str) and v]
+        self.values = sorted(set(self.values) | set(encoded), key=len, reverse=True)
+
+    def _apply(self, data):
+        for value in self.values:
+            data = data.replace(value, b"***")
+        return data
+
+    def feed(self, data):
+        """The complete lines of the output so far, redacted; a line still being written waits (up to 64 KiB)."""
+        if not self.values:
+            return data
+        data = self.pending + data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) < 65536:
+            self.pending = data
+            return b""
+        if cut == 0:
+            cut = len(data)
+        self.pending = data[cut:]
+        return self._apply(data[:cut])
+
+    def flush(self):
+        data, self.pending = self.pending, b""
+        return self._apply(data)
 
 
 class CappedLog:
@@ -172,6 +223,9 @@ def main():
         os.setpgid(0, 0)
     pgid = os.getpgrp()
     log = CappedLog(os.path.join(job_dir, "spark.log"), max_log_bytes, tail_bytes)
+    redactor = Redactor(os.path.join(job_dir, "redact.json"))
+    if not warm:
+        redactor.load()
     state = {"child": None, "terminating": False}
 
     def on_signal(signum, _frame):
@@ -205,24 +259,27 @@ def main():
     open_pipe = True
     drain_until = None
     while True:
+        chunk = b""
         if open_pipe:
             ready, _, _ = select.select([out], [], [], 0.2)
             if ready:
                 chunk = os.read(out, 65536)
-                if chunk:
-                    log.write(chunk)
-                else:
+                if not chunk:
                     open_pipe = False
         else:
             time.sleep(0.05)
+        # Before the output is written: a warm driver's job (and its secrets) may have arrived since the last look.
         if warm and os.path.exists(job_json):
             warm = False
+            redactor.load()
             try:
                 with open(job_json, encoding="utf-8") as fh:
                     deadline = int(json.load(fh).get("deadline") or 0)
             except (OSError, ValueError):
                 pass
             log.note("assigned a job" + (" with its deadline at %d" % deadline if deadline else ""))
+        if chunk:
+            log.write(redactor.feed(chunk))
         now = now_ms()
         if deadline and not timed_out and now >= deadline:
             timed_out = True
@@ -241,6 +298,7 @@ def main():
             if not open_pipe or time.time() >= drain_until:
                 break
 
+    log.write(redactor.flush())
     code = child.returncode
     # What the driver left behind (the Python driver of a killed JVM, for instance) gets a moment, then is stopped.
     if not wait_members_gone(pgid, 3.0):

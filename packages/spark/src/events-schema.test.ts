@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -56,7 +57,7 @@ const eventSamples: Samples<RunnerEvent> = {
     minimal: { type: 'step_started', ts: 1, nodeId: 'a', index: 0, kind: 'query' },
   },
   step_finished: {
-    full: { type: 'step_finished', ts: 1, nodeId: 'a', index: 0, durationMs: 5, rows: 3 },
+    full: { type: 'step_finished', ts: 1, nodeId: 'a', index: 0, durationMs: 5, rows: 3, checksMs: 0.25 },
     minimal: { type: 'step_finished', ts: 1, nodeId: 'a', index: 0, durationMs: 5 },
   },
   rows: {
@@ -79,7 +80,15 @@ const eventSamples: Samples<RunnerEvent> = {
     minimal: { type: 'succeeded', ts: 1, durationMs: 100 },
   },
   failed: {
-    full: { type: 'failed', ts: 1, nodeId: 'a', errorClass: 'DIVIDE_BY_ZERO', message: 'no' },
+    full: {
+      type: 'failed',
+      ts: 1,
+      nodeId: 'a',
+      errorClass: 'POLICY_REFLECTION',
+      message: 'the SQL calls java_method',
+      rule: 'reflection',
+      fix: 'remove the call',
+    },
     minimal: { type: 'failed', ts: 1, message: 'the runner exited without a result' },
   },
 }
@@ -102,6 +111,7 @@ const messageSamples: Samples<ServeMessage> = {
       type: 'result',
       id: 1,
       durationMs: 12,
+      checksMs: 1.5,
       nodes: [
         { nodeId: 'a', ok: true, schema: [column], rows: [{ n: 1 }], truncated: false, durationMs: 3 },
         { nodeId: 'b', ok: false, error: { errorClass: 'DIVIDE_BY_ZERO', message: 'no' } },
@@ -110,12 +120,17 @@ const messageSamples: Samples<ServeMessage> = {
           ok: false,
           error: { errorClass: 'UPSTREAM_FAILED', message: 'upstream node b failed: no', upstreamNodeId: 'b' },
         },
+        {
+          nodeId: 'd',
+          ok: false,
+          error: { errorClass: 'POLICY_PATH', message: '/etc is outside', rule: 'read-roots', fix: 'read inside' },
+        },
       ],
     },
     minimal: { type: 'result', id: 1, durationMs: 12, nodes: [] },
   },
   error: {
-    full: { type: 'error', id: 2, errorClass: 'INVALID_PLAN', message: 'no' },
+    full: { type: 'error', id: 2, errorClass: 'POLICY_VIOLATION', message: 'no', rule: 'plan-check', fix: 'see' },
     minimal: { type: 'error', id: 2, errorClass: 'INVALID_PLAN', message: 'no' },
   },
   cancelled: { full: { type: 'cancelled', id: 3 }, minimal: { type: 'cancelled', id: 3 } },
@@ -232,14 +247,16 @@ describe('the runner against runner/events.schema.json', () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
       const port = (server.address() as { port: number }).port
       const propertiesFile = join(tmp.path, 'serve.properties')
+      const tokenFile = join(tmp.path, 'serve.token')
       const launch = runnerLaunch({
         runtime,
         master: 'local[1]',
         mode: 'serve',
-        serve: { address: `127.0.0.1:${port}`, token: 'tok', concurrency: 1, warmUp: false },
+        serve: { address: `127.0.0.1:${port}`, tokenFile, concurrency: 1, warmUp: false },
         propertiesFile,
       })
       await writeFile(propertiesFile, launch.properties, { mode: 0o600 })
+      await writeFile(tokenFile, 'tok', { mode: 0o600 })
       const child = spawn(launch.command, launch.args, {
         detached: true,
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -265,6 +282,7 @@ describe('the runner against runner/events.schema.json', () => {
         const send = (message: unknown) => socket.write(`${JSON.stringify(message)}\n`)
 
         expect(await next()).toEqual({ type: 'hello', token: 'tok' })
+        expect(existsSync(tokenFile)).toBe(false)
         expect((await next()).type).toBe('ready')
         const plan: ExecutionPlan = {
           pipeline: 'p',
@@ -278,6 +296,19 @@ describe('the runner against runner/events.schema.json', () => {
         send({ op: 'preview', id: 1, plan, limit: 3, sampleRows: 100 })
         const result = await next()
         expect(result.type === 'result' && result.nodes.map((n) => n.ok)).toEqual([true, false])
+        // A refused step answers with its rule and fix.
+        send({
+          op: 'preview',
+          id: 4,
+          plan: { ...plan, steps: [{ nodeId: 'r', kind: 'query', sql: "SELECT reflect('a', 'b')", limit: 1 }] },
+          limit: 1,
+          sampleRows: 1,
+        })
+        const refused = await next()
+        expect(refused.type === 'result' && refused.nodes[0]).toMatchObject({
+          ok: false,
+          error: { errorClass: 'POLICY_REFLECTION', rule: 'reflection' },
+        })
         send({ op: 'cancel', id: 2 })
         send({ op: 'preview', id: 2, plan, limit: 3, sampleRows: 100 })
         expect(await next()).toEqual({ type: 'cancelled', id: 2 })

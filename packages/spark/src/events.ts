@@ -45,6 +45,8 @@ export type RunnerEvent =
       readonly index: number
       readonly durationMs: number
       readonly rows?: number
+      /** Time the driver spent checking the step against its rules (parsed and analyzed plans, paths). */
+      readonly checksMs?: number
     }
   | {
       readonly type: 'rows'
@@ -75,6 +77,10 @@ export type RunnerEvent =
       readonly nodeId?: string
       readonly errorClass?: string
       readonly message: string
+      /** For a step the driver refused (`POLICY_*` error classes): the rule it broke, e.g. `reflection`. */
+      readonly rule?: string
+      /** For a step the driver refused: how to change the pipeline so that it runs. */
+      readonly fix?: string
     }
 
 /**
@@ -121,12 +127,42 @@ export function parseRunnerEvents(text: string): RunnerEvent[] {
 
 /** A node's failure in a preview. */
 export interface PreviewError {
-  /** Spark's error condition (e.g. `UNRESOLVED_COLUMN.WITH_SUGGESTION`), or `UPSTREAM_FAILED`. */
+  /**
+   * Spark's error condition (e.g. `UNRESOLVED_COLUMN.WITH_SUGGESTION`), `UPSTREAM_FAILED`, or for a step the driver
+   * refused one of {@link POLICY_ERROR_CLASSES}.
+   */
   readonly errorClass: string
   /** Spark's message. */
   readonly message: string
   /** For `UPSTREAM_FAILED`: the failed node this one reads from. */
   readonly upstreamNodeId?: string
+  /** For a step the driver refused: the rule it broke, e.g. `reflection`, `read-roots`. */
+  readonly rule?: string
+  /** For a step the driver refused: how to change the pipeline so that it runs. */
+  readonly fix?: string
+}
+
+/**
+ * The error classes of a step the driver refused before running it (checked on Spark's parsed and analyzed plans):
+ * reflection, commands, script transformation, functions the policy denies, paths outside its roots, JDBC URLs it does
+ * not allow, and `POLICY_VIOLATION` when the driver could not check the plan at all.
+ */
+export const POLICY_ERROR_CLASSES = Object.freeze([
+  'POLICY_REFLECTION',
+  'POLICY_COMMAND',
+  'POLICY_SCRIPT_TRANSFORM',
+  'POLICY_FUNCTION',
+  'POLICY_PATH',
+  'POLICY_JDBC',
+  'POLICY_VIOLATION',
+] as const)
+
+/** One of {@link POLICY_ERROR_CLASSES}. */
+export type PolicyErrorClass = (typeof POLICY_ERROR_CLASSES)[number]
+
+/** True when `errorClass` says the driver refused a step (a rule was broken; running it again will not help). */
+export function isPolicyErrorClass(errorClass: string | undefined): errorClass is PolicyErrorClass {
+  return (POLICY_ERROR_CLASSES as readonly string[]).includes(errorClass ?? '')
 }
 
 /** What one node produces in a preview: its schema and first rows, or its error. */
@@ -162,8 +198,22 @@ export type ServeMessage =
       /** Pid of the driver JVM. */
       readonly driverPid: number
     }
-  | { readonly type: 'result'; readonly id: number; readonly nodes: NodePreview[]; readonly durationMs: number }
-  | { readonly type: 'error'; readonly id: number; readonly errorClass: string; readonly message: string }
+  | {
+      readonly type: 'result'
+      readonly id: number
+      readonly nodes: NodePreview[]
+      readonly durationMs: number
+      /** Time the driver spent checking the plan's steps (part of `durationMs`). */
+      readonly checksMs?: number
+    }
+  | {
+      readonly type: 'error'
+      readonly id: number
+      readonly errorClass: string
+      readonly message: string
+      readonly rule?: string
+      readonly fix?: string
+    }
   | { readonly type: 'cancelled'; readonly id: number }
 
 /** The `type` of every {@link ServeMessage}; `runner/events.schema.json` lists the same ones (a test checks both ways). */

@@ -1,8 +1,15 @@
-export type { ColumnInfo, RunnerEvent } from './events.ts'
-export { parseRunnerEvents } from './events.ts'
+export type { ColumnInfo, PolicyErrorClass, RunnerEvent } from './events.ts'
+export { isPolicyErrorClass, POLICY_ERROR_CLASSES, parseRunnerEvents } from './events.ts'
 export { isFinalState } from './job-state.ts'
 export type { LocalSubmitterOptions } from './local-submitter.ts'
 export { LocalSubmitter } from './local-submitter.ts'
+export {
+  assertPlanConfAllowed,
+  isRefusedPlanConf,
+  planConfIssues,
+  planForDriver,
+  REFUSED_PLAN_CONF,
+} from './plan-policy.ts'
 export type {
   NodePreview,
   PreviewError,
@@ -23,6 +30,7 @@ export type {
 export { SparkRunExecutor } from './run-executor.ts'
 export type { NodeRows, PlanRunResult, RunPlanOptions } from './run-plan.ts'
 export { runPlan } from './run-plan.ts'
+export { DRIVER_ENV_NAMES, driverEnvironment } from './runner-launch.ts'
 export type { FindSparkRuntimeOptions, SparkRuntime, SparkRuntimeSource } from './runtime.ts'
 export {
   findSparkRuntime,
@@ -31,6 +39,14 @@ export {
   runnerScriptPath,
   supervisorScriptPath,
 } from './runtime.ts'
+export {
+  REDACTED,
+  redactSecrets,
+  referencedSecrets,
+  SECRET_ENV_PREFIX,
+  secretsForPlan,
+  splitSecretEnv,
+} from './secrets.ts'
 export type { FetchLike, FetchProgressOptions, FetchResponseLike } from './spark-rest.ts'
 export { fetchProgress } from './spark-rest.ts'
 export type { SparkSubmitOptions, SparkSubmitSubmitterOptions } from './spark-submit-submitter.ts'

@@ -7,8 +7,15 @@ export interface JobFiles {
   readonly dir: string
   /** What was submitted, written once by `submit` (`job.json`). */
   readonly job: string
-  /** The plan the runner executes (`plan.json`, mode 0600: it may hold resolved secrets). */
+  /** The plan the runner executes (`plan.json`, mode 0600). It holds secret references, never their values. */
   readonly plan: string
+  /**
+   * The secrets the plan references (`secrets.json`, mode 0600, `{ NAME: value }`): removed by the runner as soon as
+   * it read it, before Spark runs anything.
+   */
+  readonly secrets: string
+  /** The same values for the supervisor to redact from `spark.log` (`redact.json`, mode 0600): removed once read. */
+  readonly redact: string
   /** Spark configuration for spark-submit's `--properties-file` (`spark.properties`, mode 0600). */
   readonly properties: string
   /** The runner's JSON-line events (`events.jsonl`). */
@@ -31,6 +38,8 @@ export function jobFiles(dir: string): JobFiles {
     dir,
     job: join(dir, 'job.json'),
     plan: join(dir, 'plan.json'),
+    secrets: join(dir, 'secrets.json'),
+    redact: join(dir, 'redact.json'),
     properties: join(dir, 'spark.properties'),
     events: join(dir, 'events.jsonl'),
     log: join(dir, 'spark.log'),

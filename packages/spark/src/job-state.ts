@@ -109,6 +109,8 @@ export function deriveJobStatus(s: JobSnapshot): JobStatus {
     const error: { -readonly [K in keyof JobError]: JobError[K] } = { message: final.message }
     if (final.nodeId !== undefined) error.nodeId = final.nodeId
     if (final.errorClass !== undefined) error.errorClass = final.errorClass
+    if (final.rule !== undefined) error.rule = final.rule
+    if (final.fix !== undefined) error.fix = final.fix
     const exit = s.exit ? describeExit(s.exit) : undefined
     if (exit?.killed) {
       // The driver JVM died under the runner, which then reported whatever Py4J said: the death is the cause.

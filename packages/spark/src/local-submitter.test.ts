@@ -266,9 +266,15 @@ describe('LocalSubmitter (real spark-submit, local[2])', () => {
         const plan: ExecutionPlan = {
           pipeline: 'warm',
           mode: 'run',
-          conf: { 'spark.sql.shuffle.partitions': '3' },
+          conf: { 'spark.sql.shuffle.partitions': '3', 'spark.sql.adaptive.enabled': 'false' },
           steps: [
-            { nodeId: 'setting', kind: 'query', sql: 'SET spark.sql.shuffle.partitions', limit: 1 },
+            {
+              nodeId: 'setting',
+              kind: 'query',
+              // The shuffle's partitions, as the plan's configuration set them (SET is a command: never run).
+              sql: 'SELECT count(DISTINCT p) AS partitions FROM (SELECT spark_partition_id() AS p FROM (SELECT id FROM range(0, 100) DISTRIBUTE BY id))',
+              limit: 1,
+            },
             { nodeId: 'sum', kind: 'query', sql: 'SELECT sum(id) AS total FROM range(0, 100)', limit: 1 },
           ],
         }
@@ -276,11 +282,11 @@ describe('LocalSubmitter (real spark-submit, local[2])', () => {
         expect(basename(id)).toMatch(/^warm-/)
         const events: RunnerEvent[] = []
         const final = await submitter.wait(id, { onEvent: (e) => events.push(e) })
-        expect(final.state).toBe('succeeded')
+        expect(final.state, final.error?.message).toBe('succeeded')
         const started = events.find((e) => e.type === 'started')
         expect(started?.type === 'started' && started.appName).toBe('sparkle:warm:on-a-warm-driver')
         const rows = (nodeId: string) => events.find((e) => e.type === 'rows' && e.nodeId === nodeId)
-        expect(rows('setting')).toMatchObject({ rows: [{ key: 'spark.sql.shuffle.partitions', value: '3' }] })
+        expect(rows('setting')).toMatchObject({ rows: [{ partitions: 3 }] })
         expect(rows('sum')).toMatchObject({ rows: [{ total: 4950 }] })
 
         // Configuration read at JVM start cannot go to a warm driver: that job starts cold.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodePreview, PreviewSession } from './preview-session.ts'
 import { groupMembers, waitGroupGone } from './process.ts'
 import { findSparkRuntime, type SparkRuntime } from './runtime.ts'
-import { expectedRevenue, makeOrders, readOrdersStep, writeOrdersCsv } from './testing/fixtures.ts'
+import { expectedRevenue, makeOrders, readOrdersStep, slowQuery, writeOrdersCsv } from './testing/fixtures.ts'
 
 const orders = makeOrders(300)
 const view = (nodeId: string) => `\`sparkle_${nodeId}\``
@@ -16,12 +16,7 @@ const show = (nodeId: string, limit = 100): PlanStep => ({
   sql: `SELECT * FROM ${view(nodeId)}`,
   limit,
 })
-const slowQuery = (nodeId: string): PlanStep => ({
-  nodeId,
-  kind: 'query',
-  sql: "SELECT max(x) AS x FROM (SELECT reflect('java.lang.Thread', 'sleep', CAST(1000 AS BIGINT)) AS x FROM range(0, 200, 1, 200))",
-  limit: 1,
-})
+const slowStep = (nodeId: string): PlanStep => ({ nodeId, kind: 'query', sql: slowQuery(100), limit: 1 })
 const byId = (nodes: readonly NodePreview[]) => new Map(nodes.map((n) => [n.nodeId, n]))
 
 describe('PreviewSession (a real warm Spark driver)', () => {
@@ -210,7 +205,7 @@ describe('PreviewSession (a real warm Spark driver)', () => {
 
   it('fails a request past its deadline with JOB_TIMEOUT, cancels its Spark jobs and stays usable', async () => {
     const before = session.info()
-    const slow: ExecutionPlan = { pipeline: 'slow', mode: 'preview', steps: [slowQuery('slow')] }
+    const slow: ExecutionPlan = { pipeline: 'slow', mode: 'preview', steps: [slowStep('slow')] }
     await expect(session.preview(slow, { deadlineMs: 3_000 })).rejects.toMatchObject({ code: 'JOB_TIMEOUT' })
     const next = await session.preview(
       {
@@ -227,7 +222,7 @@ describe('PreviewSession (a real warm Spark driver)', () => {
   it('restarts the driver on the next request after it was killed', async () => {
     const before = session.info()
     expect(before.state).toBe('ready')
-    const inFlight = session.preview({ pipeline: 'slow', mode: 'preview', steps: [slowQuery('slow')] })
+    const inFlight = session.preview({ pipeline: 'slow', mode: 'preview', steps: [slowStep('slow')] })
     await new Promise((r) => setTimeout(r, 1_000))
     process.kill(before.pid as number, 'SIGKILL')
     await expect(inFlight).rejects.toMatchObject({ code: 'SPARK_JOB_FAILED' })

@@ -4,13 +4,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ExecutionPlan } from '@sparkle-studio/core'
+import type { ExecutionPlan, ExecutionPolicy } from '@sparkle-studio/core'
 import { StudioError } from '@sparkle-studio/core'
 import PQueue from 'p-queue'
 import type { NodePreview, ServeMessage } from './events.ts'
+import { assertPlanConfAllowed, planForDriver } from './plan-policy.ts'
 import { signalGroup, waitGroupGone } from './process.ts'
 import { runnerLaunch } from './runner-launch.ts'
 import type { SparkRuntime } from './runtime.ts'
+import { redactSecrets, secretsForPlan, splitSecretEnv } from './secrets.ts'
 
 // Defined with the rest of the runner's protocol; part of this module's API.
 export type { NodePreview, PreviewError } from './events.ts'
@@ -68,8 +70,25 @@ export interface PreviewSessionOptions {
   readonly warmUp?: boolean | undefined
   /** Spark configuration for the driver, over the defaults tuned for latency (UI off, one shuffle partition, ...). */
   readonly conf?: Readonly<Record<string, string>> | undefined
-  /** Extra environment variables for the driver. */
+  /**
+   * Extra environment variables for the driver (over its minimal environment: Java, Spark, Python, locale, home and
+   * temporary folders). `SPARKLE_SECRET_<NAME>` entries are taken as {@link PreviewSessionOptions.secrets}.
+   */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /**
+   * Secret values by name: what `{ "$secret": NAME }` options resolve to. A request hands the driver only the ones its
+   * plan references, over the session's connection; they are never in the driver's environment, and are replaced by
+   * `***` in its answers and log lines.
+   * @default {} (and the `SPARKLE_SECRET_<NAME>` entries of `env`)
+   */
+  readonly secrets?: Readonly<Record<string, string>> | undefined
+  /**
+   * The execution policy: a plan whose `conf` has keys or values it does not allow is refused, and the driver enforces
+   * its read roots, JDBC URL patterns and denied functions on every step (over the plan's own `policy`). Without one,
+   * plans keep their own `policy`, if any. Reflection, commands and script transformation are refused in any case.
+   * @default undefined
+   */
+  readonly policy?: ExecutionPolicy | undefined
   /**
    * Called with each line the driver writes to its stdout or stderr (Spark's log, at WARN level and above).
    * The last 200 lines are kept in any case and quoted when the driver fails.
@@ -95,6 +114,8 @@ export interface PreviewResult {
   readonly nodes: readonly NodePreview[]
   /** Time the driver spent on the request. */
   readonly durationMs: number
+  /** Time the driver spent checking the plan's steps against its rules (part of `durationMs`). */
+  readonly checksMs?: number
   /** The Spark application of the driver that answered. */
   readonly appId: string
 }
@@ -148,6 +169,8 @@ const LOG_LINES = 200
  */
 export class PreviewSession {
   readonly #options: PreviewSessionOptions
+  readonly #env: Readonly<Record<string, string>>
+  readonly #secrets: Readonly<Record<string, string>>
   readonly #queue: PQueue
   readonly #inFlight = new Set<(error: unknown) => void>()
   readonly #log: string[] = []
@@ -168,6 +191,9 @@ export class PreviewSession {
     if (!Number.isInteger(threads) || threads < 1)
       throw new StudioError('BAD_REQUEST', 'threads must be a positive integer')
     this.#options = options
+    const split = splitSecretEnv(options.env)
+    this.#env = split.env
+    this.#secrets = { ...split.secrets, ...options.secrets }
     this.#queue = new PQueue({ concurrency })
     this.#queue.addEventListener('idle', () => this.#armIdleTimer())
   }
@@ -192,12 +218,19 @@ export class PreviewSession {
   /**
    * Previews `plan`: per node, schema and first rows, or the node's error.
    *
+   * A node whose step the driver refused (reflection, a command, a path outside the policy's roots, ...) answers with
+   * a `POLICY_*` error class, the rule and the fix; nothing of it ran.
+   *
    * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `JOB_TIMEOUT` past the deadline; `SPARK_UNAVAILABLE`
    * when the driver cannot start; `SPARK_JOB_FAILED` when the driver died during the request or rejected the plan;
-   * `LIMIT_EXCEEDED` for a limit over {@link MAX_PREVIEW_ROWS}; the abort reason when `signal` aborts.
+   * `LIMIT_EXCEEDED` for a limit over {@link MAX_PREVIEW_ROWS}; `VALIDATION_FAILED` for Spark configuration the plan
+   * may not set; the abort reason when `signal` aborts.
    */
   async preview(plan: ExecutionPlan, options: PreviewOptions = {}): Promise<PreviewResult> {
     this.#assertOpen()
+    assertPlanConfAllowed(plan, this.#options.policy)
+    const driverPlan = planForDriver(plan, this.#options.policy)
+    const secrets = secretsForPlan(driverPlan, this.#secrets)
     const limit = options.limit ?? DEFAULT_PREVIEW_ROWS
     if (!Number.isInteger(limit) || limit < 1) throw new StudioError('BAD_REQUEST', 'limit must be a positive integer')
     if (limit > MAX_PREVIEW_ROWS) {
@@ -248,15 +281,28 @@ export class PreviewSession {
           const id = ++this.#nextId
           const answered = new Promise<Answer>((res, rej) => driver.pending.set(id, { resolve: res, reject: rej }))
           stopRunning = () => this.#cancelRequest(driver, id, answered)
-          this.#send(driver, { op: 'preview', id, plan, limit, sampleRows: this.#options.sampleRows ?? 10_000 })
+          this.#send(driver, {
+            op: 'preview',
+            id,
+            plan: driverPlan,
+            limit,
+            sampleRows: this.#options.sampleRows ?? 10_000,
+            ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+          })
           try {
             const answer = await answered
             if (answer.type === 'result') {
-              settle(undefined, { nodes: answer.nodes, durationMs: answer.durationMs, appId: driver.appId })
+              settle(undefined, {
+                nodes: answer.nodes,
+                durationMs: answer.durationMs,
+                ...(answer.checksMs === undefined ? {} : { checksMs: answer.checksMs }),
+                appId: driver.appId,
+              })
             } else if (answer.type === 'error') {
               settle(
                 new StudioError('SPARK_JOB_FAILED', `the preview failed: ${answer.message}`, {
                   errorClass: answer.errorClass,
+                  ...(answer.rule === undefined ? {} : { rule: answer.rule, fix: answer.fix }),
                 }),
               )
             } else {
@@ -326,7 +372,9 @@ export class PreviewSession {
     )
   }
 
-  #pushLog(line: string): void {
+  #pushLog(raw: string): void {
+    // The driver redacts what it writes itself; Spark's own log lines (a failing task's message) are redacted here.
+    const line = redactSecrets(raw, Object.values(this.#secrets))
     this.#log.push(line)
     if (this.#log.length > LOG_LINES) this.#log.splice(0, this.#log.length - LOG_LINES)
     this.#options.onLog?.(line)
@@ -342,6 +390,8 @@ export class PreviewSession {
     this.#workDir ??= await mkdtemp(join(tmpdir(), 'sparkle-preview-'))
     const propertiesFile = join(this.#workDir, 'spark.properties')
     const token = randomBytes(24).toString('hex')
+    // The runner reads the token from this file and removes it before Spark starts: never in its environment.
+    const tokenFile = join(this.#workDir, `token-${randomBytes(6).toString('hex')}`)
     const server = createServer()
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -355,24 +405,29 @@ export class PreviewSession {
       mode: 'serve',
       serve: {
         address: `127.0.0.1:${port}`,
-        token,
+        tokenFile,
         concurrency: this.#options.concurrency ?? 1,
         warmUp: this.#options.warmUp !== false,
       },
       propertiesFile,
       conf: this.#options.conf,
-      env: this.#options.env,
+      env: this.#env,
     })
-    await writeFile(propertiesFile, launch.properties, { mode: 0o600 }).catch((error: unknown) => {
+    try {
+      await writeFile(propertiesFile, launch.properties, { mode: 0o600 })
+      await writeFile(tokenFile, token, { mode: 0o600 })
+    } catch (error) {
       server.close()
       throw error
-    })
+    }
 
     this.#starts++
     const child = spawn(launch.command, launch.args, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: launch.env,
+      // What Spark and its libraries leave in their working folder (a warehouse, derby.log) stays in the session's.
+      cwd: this.#workDir,
     })
     child.unref()
     for (const stream of [child.stdout, child.stderr]) {
@@ -415,6 +470,8 @@ export class PreviewSession {
       throw error
     } finally {
       server.close()
+      // Read and removed by a driver that started; removed here when it did not get that far.
+      await rm(tokenFile, { force: true })
     }
   }
 

@@ -1,5 +1,5 @@
 import { type ExecutionPlan, hasErrorCode, isStudioError } from '@sparkle-studio/core'
-import type { RunnerEvent } from './events.ts'
+import { isPolicyErrorClass, type RunnerEvent } from './events.ts'
 import type { JobStatus, Submitter } from './submitter.ts'
 
 // The executor contract of `@sparkle-studio/runs` (its `RunExecutor`), declared here as the smallest shape this
@@ -145,13 +145,24 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
     }
     if (ctx.signal.aborted) return notStarted(ctx)
     const conf = typeof this.#options.conf === 'function' ? this.#options.conf(ctx.run) : this.#options.conf
-    const submission = await submitter.submit({
-      jobId: ctx.attempt.id,
-      plan,
-      conf,
-      timeoutMs: this.#options.timeoutMs,
-      signal: ctx.signal,
-    })
+    let submission: Awaited<ReturnType<Submitter['submit']>>
+    try {
+      submission = await submitter.submit({
+        jobId: ctx.attempt.id,
+        plan,
+        conf,
+        timeoutMs: this.#options.timeoutMs,
+        signal: ctx.signal,
+      })
+    } catch (error) {
+      // A plan the submitter refuses (Spark configuration the policy does not allow) fails the same way every time.
+      if (!hasErrorCode(error, 'VALIDATION_FAILED')) throw error
+      return {
+        status: 'failed',
+        error: { code: 'VALIDATION_FAILED', message: `the plan was refused: ${errorMessage(error)}` },
+        retryable: false,
+      }
+    }
     try {
       await ctx.recordSubmission(submission.id)
     } catch (error) {
@@ -249,6 +260,8 @@ function outcomeOf(status: JobStatus, submissionId: string): ExecutionOutcome {
           ...(status.error?.nodeId ? { nodeId: status.error.nodeId } : {}),
           ...(status.error?.errorClass ? { errorClass: status.error.errorClass } : {}),
         },
+        // A step the driver refused breaks a rule: running it again gives the same answer.
+        ...(isPolicyErrorClass(status.error?.errorClass) ? { retryable: false } : {}),
         ...appId,
       }
     default:

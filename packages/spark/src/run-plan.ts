@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ExecutionPlan } from '@sparkle-studio/core'
+import type { ExecutionPlan, ExecutionPolicy } from '@sparkle-studio/core'
 import type { ColumnInfo, RunnerEvent } from './events.ts'
 import { isLocalMaster } from './runner-launch.ts'
 import type { SparkRuntime } from './runtime.ts'
@@ -22,6 +22,10 @@ export interface RunPlanOptions {
   readonly workDir?: string | undefined
   /** Extra Spark configuration. */
   readonly conf?: Readonly<Record<string, string>> | undefined
+  /** Secret values by name, as {@link SparkSubmitOptions.secrets}: the driver gets the ones the plan references. */
+  readonly secrets?: Readonly<Record<string, string>> | undefined
+  /** The execution policy, as {@link SparkSubmitOptions.policy}. @default undefined */
+  readonly policy?: ExecutionPolicy | undefined
   /** Wall-clock limit; past it the run is stopped and fails with `JOB_TIMEOUT`. */
   readonly timeoutMs?: number | undefined
   /** Cancels the run: the Spark process group gets SIGTERM, then SIGKILL after 10 s. */
@@ -61,7 +65,8 @@ export interface PlanRunResult {
  * outcome: a {@link SparkSubmitSubmitter} job, submitted and waited for. Never throws for a failed Spark job: a failure
  * is a result with `error`.
  *
- * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `SPARK_UNAVAILABLE` when the job cannot be started.
+ * @throws {@link @sparkle-studio/core!index.StudioError | StudioError} `SPARK_UNAVAILABLE` when the job cannot be started;
+ * `VALIDATION_FAILED` for Spark configuration the plan may not set.
  * @example
  * ```ts
  * import { findSparkRuntime, runPlan } from '@sparkle-studio/spark'
@@ -83,6 +88,8 @@ export async function runPlan(plan: ExecutionPlan, options: RunPlanOptions): Pro
     backend: isLocalMaster(master) ? 'local' : 'spark-submit',
     baseDir: options.workDir ?? (await mkdtemp(join(tmpdir(), 'sparkle-run-'))),
     conf: options.conf,
+    secrets: options.secrets,
+    policy: options.policy,
   })
   const { id } = await submitter.submit({
     jobId: 'run',

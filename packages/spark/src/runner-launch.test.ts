@@ -20,6 +20,17 @@ const inheritEnv = {
   PYSPARK_GATEWAY_PORT: '4242',
   PYSPARK_GATEWAY_SECRET: 's',
   SPARK_LOCAL_IP: '10.0.0.9',
+  // What a server's environment holds besides: none of it reaches a driver.
+  SPARKLE_SECRET_DBPASS: 'hunter2',
+  SPARKLE_DATABASE_URL: 'postgres://u:p@db/sparkle',
+  SPARKLE_ADMIN_KEY: 'sk-admin',
+  GITHUB_TOKEN: 'ghp_x',
+  AWS_SECRET_ACCESS_KEY: 'aws',
+  JAVA_TOOL_OPTIONS: '-XX:OnOutOfMemoryError=touch /tmp/pwned',
+  LANG: 'C.UTF-8',
+  LC_ALL: 'C.UTF-8',
+  HOME: '/home/sparkle',
+  TMPDIR: '/tmp',
 }
 const batch = { plan: '/jobs/j/plan.json', events: '/jobs/j/events.jsonl' }
 
@@ -58,6 +69,10 @@ describe('runnerLaunch', () => {
     )
     expect(launch.env).toEqual({
       PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      HOME: '/home/sparkle',
+      TMPDIR: '/tmp',
       ...runtime.env,
       SPARK_LOCAL_IP: '127.0.0.1',
       PYTHONUNBUFFERED: '1',
@@ -78,7 +93,8 @@ describe('runnerLaunch', () => {
     expect(launch.args.join(' ')).not.toMatch(/hunter2|s3cret/)
     expect(launch.properties).toContain('spark.jdbc.password=hunter2\n')
     expect(launch.conf['spark.driver.host']).toBe('192.168.1.2')
-    expect(launch.env['SPARKLE_SECRET_DB']).toBe('s3cret')
+    // Secrets reach a driver through its secrets file (or its connection), never its environment.
+    expect(launch.env['SPARKLE_SECRET_DB']).toBeUndefined()
     expect(launch.env['SPARK_LOCAL_IP']).toBe('192.168.1.2')
   })
 
@@ -95,12 +111,24 @@ describe('runnerLaunch', () => {
     expect(launch.args.slice(-4)).toEqual(['--conf-file', '/jobs/w/conf.json', '--wait-for-plan', '90'])
   })
 
-  it('builds the serve launch: latency defaults, the token in the environment only', () => {
+  it('passes the secrets file of a batch run by its path only', () => {
+    const launch = runnerLaunch({
+      runtime,
+      master: 'local[1]',
+      mode: 'batch',
+      batch: { ...batch, secretsFile: '/jobs/j/secrets.json' },
+      propertiesFile: '/p',
+      inheritEnv,
+    })
+    expect(launch.args.slice(-2)).toEqual(['--secrets-file', '/jobs/j/secrets.json'])
+  })
+
+  it('builds the serve launch: latency defaults, the token in a file, never in the environment', () => {
     const launch = runnerLaunch({
       runtime,
       master: 'local[2]',
       mode: 'serve',
-      serve: { address: '127.0.0.1:5000', token: 'the-token', concurrency: 2, warmUp: false },
+      serve: { address: '127.0.0.1:5000', tokenFile: '/w/token-1', concurrency: 2, warmUp: false },
       propertiesFile: '/p',
       conf: { 'spark.sql.shuffle.partitions': '4' },
       inheritEnv,
@@ -111,10 +139,11 @@ describe('runnerLaunch', () => {
       '127.0.0.1:5000',
       '--concurrency',
       '2',
+      '--token-file',
+      '/w/token-1',
       '--no-warm-up',
     ])
-    expect(launch.args.join(' ')).not.toContain('the-token')
-    expect(launch.env['SPARKLE_PREVIEW_TOKEN']).toBe('the-token')
+    expect(Object.keys(launch.env).filter((k) => k.startsWith('SPARKLE_'))).toEqual([])
     expect(launch.conf).toMatchObject({
       'spark.app.name': 'sparkle:preview',
       'spark.ui.enabled': 'false',

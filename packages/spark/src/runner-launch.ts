@@ -1,5 +1,6 @@
 import { toPropertiesFile } from './properties-file.ts'
 import { runnerScriptPath, type SparkRuntime } from './runtime.ts'
+import { SECRET_ENV_PREFIX } from './secrets.ts'
 
 /** How the plan runner runs: one plan to the end (`batch`), or the warm preview driver answering requests (`serve`). */
 export type RunnerMode = 'batch' | 'serve'
@@ -15,14 +16,22 @@ export interface BatchRunnerFiles {
    * configuration it starts the session with once it does.
    */
   readonly waitForPlan?: { readonly ms: number; readonly confFile: string } | undefined
+  /**
+   * The JSON file of the secrets the plan references (`{ NAME: value }`, mode 0600), written before the runner reads
+   * the plan; the runner reads it, removes it at once and keeps the values in memory only. Absent: no secrets.
+   */
+  readonly secretsFile?: string | undefined
 }
 
 /** Where the serve driver connects to, and how it serves. */
 export interface ServeRunnerEndpoint {
   /** `host:port` of the preview session's loopback listener. */
   readonly address: string
-  /** The secret the driver says first; passed in the environment, never on the command line. */
-  readonly token: string
+  /**
+   * A file (mode 0600) holding the secret the driver says first: the runner reads it and removes it before Spark
+   * starts, so that the token is never in the driver's environment, on its command line or readable by a query.
+   */
+  readonly tokenFile: string
   /** Previews computed at once. */
   readonly concurrency: number
   /** Run a few small previews at start-up so that the first request finds a warm JVM. */
@@ -39,9 +48,12 @@ export type RunnerLaunchOptions = {
   readonly propertiesFile: string
   /** Spark configuration over the mode's and the master's defaults. Secret values stay out of the command line. */
   readonly conf?: Readonly<Record<string, string>> | undefined
-  /** Environment over the inherited one, the runtime's and the master's defaults (e.g. `SPARKLE_SECRET_<NAME>`). */
+  /**
+   * Environment over the runtime's and the master's defaults. `SPARKLE_SECRET_<NAME>` entries are never passed: secrets
+   * reach a driver through {@link BatchRunnerFiles.secretsFile} or the preview session's connection.
+   */
   readonly env?: Readonly<Record<string, string>> | undefined
-  /** The environment the launch inherits. @default process.env */
+  /** The environment the driver's variables ({@link DRIVER_ENV_NAMES}) are taken from. @default process.env */
   readonly inheritEnv?: Readonly<Record<string, string | undefined>> | undefined
 } & (
   | { readonly mode: 'batch'; readonly batch: BatchRunnerFiles }
@@ -60,6 +72,26 @@ export interface RunnerLaunch {
   readonly properties: string
   /** The Spark configuration the properties file holds. */
   readonly conf: Readonly<Record<string, string>>
+}
+
+/**
+ * The variables a driver gets from the environment it is launched from: where Java, Spark and Python are, the locale,
+ * the home and temporary folders, Spark's own location settings. Nothing else: no server configuration, no provider
+ * token, no database URL, no secret.
+ */
+export const DRIVER_ENV_NAMES: readonly RegExp[] = Object.freeze([
+  /^(PATH|HOME|TMPDIR|USER|LOGNAME|LANG|LANGUAGE|TZ|LC_[A-Z_]+)$/,
+  /^(JAVA_HOME|SPARK_HOME|SPARK_CONF_DIR|SPARK_LOCAL_IP|SPARK_LOCAL_HOSTNAME|SPARK_LOCAL_DIRS|HADOOP_CONF_DIR)$/,
+  /^(PYSPARK_PYTHON|PYSPARK_DRIVER_PYTHON|PYTHONPATH|PYTHONHOME|PYTHONIOENCODING|PYTHONUNBUFFERED)$/,
+])
+
+/** The part of `env` a driver may see ({@link DRIVER_ENV_NAMES}). */
+export function driverEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const picked: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && DRIVER_ENV_NAMES.some((p) => p.test(key))) picked[key] = value
+  }
+  return picked
 }
 
 /** The host every Spark process of a loopback master binds to. */
@@ -117,8 +149,9 @@ export function standaloneMasterHosts(master: string): string[] | undefined {
  * the properties file and the environment. The one place that decides them, for batch jobs (local and cluster
  * submitters, warm drivers) and the preview driver alike.
  *
- * Configuration goes through the properties file, never the command line, so that resolved secrets never show in the
- * process list; secret references in plans are resolved by the runner from `SPARKLE_SECRET_<NAME>` in `env`. A loopback
+ * Configuration goes through the properties file, never the command line. The driver starts with a minimal
+ * environment ({@link driverEnvironment} of `inheritEnv`, the runtime's, `env`); secrets and the preview token reach it
+ * through files it removes once read (or, for previews, its connection), never through its environment. A loopback
  * master ({@link isLoopbackMaster}) binds the driver to 127.0.0.1 unless `conf` and `env` say otherwise; any other
  * master keeps Spark's own choice (set `spark.driver.host` when the workers cannot reach the default one).
  */
@@ -135,31 +168,33 @@ export function runnerLaunch(options: RunnerLaunchOptions): RunnerLaunch {
   // Spark 4 reads spark-defaults.conf only when asked to, once a properties file is given.
   if (Number(runtime.sparkVersion.split('.')[0]) >= 4) args.push('--load-spark-defaults')
   args.push(runnerScriptPath())
-  const modeEnv: Record<string, string> = {}
   if (options.mode === 'batch') {
     const { batch } = options
     args.push('--plan', batch.plan, '--events', batch.events)
     if (batch.waitForPlan) {
       args.push('--conf-file', batch.waitForPlan.confFile, '--wait-for-plan', String(batch.waitForPlan.ms / 1000))
     }
+    if (batch.secretsFile) args.push('--secrets-file', batch.secretsFile)
   } else {
     const { serve } = options
-    args.push('--serve', serve.address, '--concurrency', String(serve.concurrency))
+    args.push('--serve', serve.address, '--concurrency', String(serve.concurrency), '--token-file', serve.tokenFile)
     if (!serve.warmUp) args.push('--no-warm-up')
-    modeEnv['SPARKLE_PREVIEW_TOKEN'] = serve.token
   }
 
   const env: Record<string, string | undefined> = {
-    ...(options.inheritEnv ?? process.env),
+    ...driverEnvironment(options.inheritEnv ?? process.env),
     ...runtime.env,
     ...(loopback ? LOOPBACK_ENV : {}),
     ...options.env,
     PYTHONUNBUFFERED: '1',
-    ...modeEnv,
   }
-  // A gateway inherited from a parent PySpark process would hijack the runner's SparkContext.
-  delete env['PYSPARK_GATEWAY_PORT']
-  delete env['PYSPARK_GATEWAY_SECRET']
+  for (const key of Object.keys(env)) {
+    // Secrets go through files and connections; a gateway inherited from a parent PySpark process would hijack the
+    // runner's SparkContext.
+    if (key.startsWith(SECRET_ENV_PREFIX) || key.startsWith('PYSPARK_GATEWAY_') || key === 'SPARKLE_PREVIEW_TOKEN') {
+      delete env[key]
+    }
+  }
 
   return { command: runtime.sparkSubmit, args, env, properties: toPropertiesFile(conf), conf }
 }

@@ -4,7 +4,7 @@ import { closeSync, openSync } from 'node:fs'
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { StudioError } from '@sparkle-studio/core'
+import { type ExecutionPolicy, StudioError } from '@sparkle-studio/core'
 import type { RunnerEvent } from './events.ts'
 import {
   type ExitRecord,
@@ -18,9 +18,11 @@ import {
 } from './job-files.ts'
 import { deriveJobStatus, isFinalState, type JobSnapshot, needsLogTail } from './job-state.ts'
 import { DEFAULT_LOG_CHUNK, MAX_LOG_CHUNK, readLogChunk, readLogTail } from './log-reader.ts'
+import { assertPlanConfAllowed, planForDriver } from './plan-policy.ts'
 import { groupMembers, isProcessAlive, processStartTime, signalGroup, waitGroupGone } from './process.ts'
 import { runnerLaunch } from './runner-launch.ts'
 import { type SparkRuntime, supervisorScriptPath } from './runtime.ts'
+import { secretsForPlan, splitSecretEnv } from './secrets.ts'
 import { type FetchLike, fetchProgress } from './spark-rest.ts'
 import type { JobStatus, LogChunk, Submission, SubmitRequest, Submitter, WaitOptions } from './submitter.ts'
 
@@ -36,8 +38,26 @@ export interface SparkSubmitOptions {
   readonly baseDir?: string | undefined
   /** Spark configuration for every job, under the plan's own `conf` and the request's. */
   readonly conf?: Readonly<Record<string, string>> | undefined
-  /** Extra environment variables for spark-submit. */
+  /**
+   * Extra environment variables for spark-submit (over the driver's minimal environment: Java, Spark, Python, locale,
+   * home and temporary folders). `SPARKLE_SECRET_<NAME>` entries are taken as {@link SparkSubmitOptions.secrets}.
+   */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /**
+   * Secret values by name: what `{ "$secret": NAME }` options resolve to. A job's driver gets only the ones its plan
+   * references, in a file it removes once read; never in its environment or on its command line. They are replaced by
+   * `***` in the job's events and log.
+   * @default {} (and the `SPARKLE_SECRET_<NAME>` entries of `env`)
+   */
+  readonly secrets?: Readonly<Record<string, string>> | undefined
+  /**
+   * The execution policy: a plan whose `conf` has keys or values it does not allow is refused at submission, and the
+   * driver enforces its read and write roots, JDBC URL patterns and denied functions on every step (over the plan's
+   * own `policy`). Without one, plans keep their own `policy`, if any. Configuration that decides how the driver
+   * starts (JVM options, class paths, ...) is refused in any case.
+   * @default undefined
+   */
+  readonly policy?: ExecutionPolicy | undefined
   /**
    * Cap of a job's `spark.log`: the first part of the output and its last 1 MiB (a quarter of the cap when smaller)
    * are kept.
@@ -133,6 +153,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
+/**
+ * Hands a job's secrets over: `secrets.json` for the runner and `redact.json` (the values only) for the supervisor,
+ * which replaces them by `***` in the job's log. Each reader removes its file once read.
+ */
+async function writeSecrets(files: JobFiles, secrets: Readonly<Record<string, string>>): Promise<void> {
+  const values = Object.values(secrets)
+  if (values.length === 0) return
+  await writeFile(files.redact, JSON.stringify(values), { mode: 0o600 })
+  await writeFile(files.secrets, JSON.stringify(secrets), { mode: 0o600 })
+}
+
 function safeName(jobId: string): string {
   return (
     jobId
@@ -158,6 +189,8 @@ export class SparkSubmitSubmitter implements Submitter {
   /** The folder that holds the job folders. */
   readonly baseDir: string
   readonly #options: SparkSubmitSubmitterOptions
+  readonly #env: Readonly<Record<string, string>>
+  readonly #secrets: Readonly<Record<string, string>>
   readonly #now: () => number
   readonly #randomId: () => string
   readonly #warmIdleMs: number
@@ -173,6 +206,9 @@ export class SparkSubmitSubmitter implements Submitter {
       throw new StudioError('BAD_REQUEST', `maxLogBytes must be an integer of at least ${MIN_MAX_LOG_BYTES}`)
     }
     this.#options = options
+    const split = splitSecretEnv(options.env)
+    this.#env = split.env
+    this.#secrets = { ...split.secrets, ...options.secrets }
     this.backend = options.backend ?? 'spark-submit'
     this.master = options.master
     this.baseDir = resolve(options.baseDir ?? join(tmpdir(), 'sparkle-jobs'))
@@ -213,10 +249,18 @@ export class SparkSubmitSubmitter implements Submitter {
     }
   }
 
-  /** Starts the job and returns once its driver runs; the job goes on without this process. */
+  /**
+   * Starts the job and returns once its driver runs; the job goes on without this process.
+   *
+   * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} (`VALIDATION_FAILED`) for a plan whose
+   * Spark configuration the policy does not allow, or that sets how the driver starts.
+   */
   async submit(request: SubmitRequest): Promise<Submission> {
-    const { plan, jobId } = request
+    const { jobId } = request
     if (!jobId.trim()) throw new StudioError('BAD_REQUEST', 'jobId must not be empty')
+    assertPlanConfAllowed(request.plan, this.#options.policy)
+    const plan = planForDriver(request.plan, this.#options.policy)
+    const secrets = secretsForPlan(plan, this.#secrets)
     if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs > 0)) {
       throw new StudioError('BAD_REQUEST', 'timeoutMs must be a positive number of milliseconds')
     }
@@ -246,6 +290,9 @@ export class SparkSubmitSubmitter implements Submitter {
     if (warm) {
       const files = jobFiles(warm.dir)
       await writeFile(join(warm.dir, 'conf.json'), JSON.stringify(jobConf), { mode: 0o600 })
+      // Before job.json: the supervisor picks the values to redact up when the job is assigned, the runner the
+      // secrets once the plan is there.
+      await writeSecrets(files, secrets)
       await writeFile(`${files.plan}.tmp`, JSON.stringify(plan), { mode: 0o600 })
       // job.json first: the supervisor reads the deadline from it, and status() needs it once the driver runs.
       await writeJsonAtomic(files.job, record(warm.pid, warm.pidStartTime))
@@ -260,7 +307,12 @@ export class SparkSubmitSubmitter implements Submitter {
     const files = jobFiles(dir)
     await writeFile(files.plan, JSON.stringify(plan), { mode: 0o600 })
     request.signal?.throwIfAborted()
-    const { pid, pidStartTime } = await this.#launch(dir, jobConf, { deadline })
+    await writeSecrets(files, secrets)
+    const { pid, pidStartTime } = await this.#launch(dir, jobConf, { deadline }).catch(async (error: unknown) => {
+      // Nobody will read them: no secret stays on disk.
+      await Promise.all([rm(files.secrets, { force: true }), rm(files.redact, { force: true })])
+      throw error
+    })
     await writeJsonAtomic(files.job, record(pid, pidStartTime))
     if ((this.#options.warmDrivers ?? 0) > 0) void this.#fillWarm()
     return { id: dir, backend: this.backend }
@@ -284,10 +336,11 @@ export class SparkSubmitSubmitter implements Submitter {
         events: files.events,
         waitForPlan:
           opts.warmForMs === undefined ? undefined : { ms: opts.warmForMs, confFile: join(dir, 'conf.json') },
+        secretsFile: files.secrets,
       },
       propertiesFile: files.properties,
       conf: { ...this.#options.conf, ...extraConf },
-      env: this.#options.env,
+      env: this.#env,
     })
     await writeFile(files.properties, launch.properties, { mode: 0o600 })
     await writeFile(files.events, '', { mode: 0o600 })

@@ -45,11 +45,16 @@ export interface JobError {
   readonly nodeId?: string
   /**
    * Spark's error condition (e.g. `UNRESOLVED_COLUMN.WITH_SUGGESTION`, `PATH_NOT_FOUND`), or one of this package's:
-   * `JOB_TIMEOUT`, `DRIVER_KILLED`, `DRIVER_EXITED`, `SPARK_SUBMIT_FAILED`, `QUALITY_CHECK_FAILED`, `JOB_LOST`.
+   * `JOB_TIMEOUT`, `DRIVER_KILLED`, `DRIVER_EXITED`, `SPARK_SUBMIT_FAILED`, `QUALITY_CHECK_FAILED`, `JOB_LOST`, or a
+   * `POLICY_*` class for a step the driver refused (see `POLICY_ERROR_CLASSES`).
    */
   readonly errorClass?: string
   /** Spark's message (without the JVM stack), or what happened to the driver. */
   readonly message: string
+  /** For a step the driver refused (`POLICY_*` error classes): the rule it broke, e.g. `reflection`. */
+  readonly rule?: string
+  /** For a step the driver refused: how to change the pipeline so that it runs. */
+  readonly fix?: string
 }
 
 /** How the job's spark-submit process ended, as its supervisor recorded it. */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { readFile, stat } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeTempDir, type TempDir } from '@sparkle-studio/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -95,5 +96,30 @@ describe('job supervisor (runner/sparkle_supervisor.py)', () => {
     await done
     expect(await readExit(dir.path)).toMatchObject({ code: 0 })
     expect(await groupMembers(pid)).toEqual([])
+  })
+
+  it("replaces the job's secret values by *** in its log, also a value written in two pieces, and removes the list", async () => {
+    dir = await makeTempDir()
+    await writeFile(join(dir.path, 'redact.json'), JSON.stringify(['hunter2-pass', 'jdbc:pg://u:pw@db']), {
+      mode: 0o600,
+    })
+    const { done } = await supervise(
+      dir.path,
+      [
+        'import sys, time',
+        "print('connecting to jdbc:pg://u:pw@db with hunter2-pass', flush=True)",
+        "sys.stdout.write('half hunter'); sys.stdout.flush(); time.sleep(0.3)",
+        "sys.stdout.write('2-pass, the rest\\n'); sys.stdout.flush()",
+        "print('no newline at the end: hunter2-pass', end='', file=sys.stderr)",
+      ].join('\n'),
+    )
+    await done
+    const log = await readFile(join(dir.path, 'spark.log'), 'utf8')
+    expect(log).not.toContain('hunter2')
+    expect(log).not.toContain('u:pw@db')
+    expect(log).toContain('connecting to *** with ***')
+    expect(log).toContain('half ***, the rest')
+    expect(log).toContain('no newline at the end: ***')
+    expect(existsSync(join(dir.path, 'redact.json'))).toBe(false)
   })
 })

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,9 +116,14 @@ def schema_types(definition):
 FAKE_PYSPARK = {
     "pyspark/__init__.py": """
         class SparkContext:
+            _jvm = None
+            _gateway = None
+
             @staticmethod
             def _ensure_initialized():
-                pass
+                from pyspark.sql import _GATEWAY, _JVM
+
+                SparkContext._jvm, SparkContext._gateway = _JVM, _GATEWAY
     """,
     "pyspark/sql/functions.py": """
         class _Column:
@@ -131,6 +137,7 @@ FAKE_PYSPARK = {
             return _Column()
     """,
     "pyspark/sql/__init__.py": """
+        import json
         import re
         import time
         import types
@@ -168,6 +175,9 @@ FAKE_PYSPARK = {
         class _JDF:
             def __init__(self, columns, rows):
                 self.columns, self.rows = columns, rows
+
+            def queryExecution(self):
+                return types.SimpleNamespace(analyzed=lambda: _Plan(""))
 
             def collectAsList(self):
                 return list(self.rows)
@@ -265,15 +275,82 @@ FAKE_PYSPARK = {
                 return []
 
 
+        # What the runner's plan checks ask the JVM, answered from the SQL text: CACHE is the runner's one command,
+        # REFLECT a call of a Java method; RAISE fails at analysis.
+        class _Plan:
+            def __init__(self, text):
+                self.text = text
+
+
+        class _Walker:
+            def markerCount(self):
+                return 4
+
+            def describe(self, plan):
+                text = plan.text.upper()
+                if text.startswith("CACHE"):
+                    return json.dumps([["P", 0, "x.CacheTable", "C", []], ["P", 1, "x.UnresolvedRelation", "", ["v"]]])
+                records = [["P", 0, "x.Project", "", []]]
+                if "REFLECT" in text:
+                    records.append(["E", 1, "x.CallMethodViaReflection", "", []])
+                return json.dumps(records)
+
+
+        class _Compiler:
+            def setParentClassLoader(self, _loader):
+                pass
+
+            def cook(self, _source):
+                pass
+
+            def getClassLoader(self):
+                ctor = types.SimpleNamespace(newInstance=lambda _args: _Walker())
+                cls = types.SimpleNamespace(getConstructors=lambda: [ctor])
+                return types.SimpleNamespace(loadClass=lambda _name: cls)
+
+
+        def _analyze(plan, _mode):
+            m = re.search(r"RAISE (\\S+)", plan.text)
+            if m:
+                raise SparkError(m.group(1), "[%s] the stand-in Spark says no. SQLSTATE: 42000" % m.group(1))
+            return types.SimpleNamespace(analyzed=lambda: plan)
+
+
+        _JVM = types.SimpleNamespace(
+            java=types.SimpleNamespace(
+                lang=types.SimpleNamespace(System=types.SimpleNamespace(nanoTime=lambda: 1), Object=object)
+            ),
+            org=types.SimpleNamespace(
+                codehaus=types.SimpleNamespace(janino=types.SimpleNamespace(SimpleCompiler=_Compiler)),
+                apache=types.SimpleNamespace(
+                    spark=types.SimpleNamespace(
+                        sql=types.SimpleNamespace(
+                            SparkSession=types.SimpleNamespace(
+                                _java_lang_class=types.SimpleNamespace(getClassLoader=lambda: None),
+                                setActiveSession=lambda _s: None,
+                            ),
+                            execution=types.SimpleNamespace(
+                                CommandExecutionMode=types.SimpleNamespace(SKIP=lambda: "SKIP")
+                            ),
+                            classic=types.SimpleNamespace(
+                                Dataset=types.SimpleNamespace(ofRows=lambda jss, plan: jss.result(plan.text))
+                            ),
+                        )
+                    )
+                ),
+            ),
+        )
+        _GATEWAY = types.SimpleNamespace(new_array=lambda _cls, n: [None] * n)
+
+
         class _Context:
             applicationId = "local-1700000000000"
             uiWebUrl = None
             master = "local[1]"
             appName = "fake"
             startTime = int(time.time() * 1000)
-            _jvm = types.SimpleNamespace(
-                java=types.SimpleNamespace(lang=types.SimpleNamespace(System=types.SimpleNamespace(nanoTime=lambda: 1)))
-            )
+            _jvm = _JVM
+            _gateway = _GATEWAY
 
             def setLogLevel(self, _level):
                 pass
@@ -292,6 +369,20 @@ FAKE_PYSPARK = {
             def createDataFrame(self, rows, columns):
                 return _JDF(columns, rows)
 
+            def sessionState(self):
+                parser = types.SimpleNamespace(parsePlan=_Plan)
+                return types.SimpleNamespace(sqlParser=lambda: parser, executePlan=_analyze)
+
+            def result(self, text):
+                # SLEEP: runs until stopped; <N> AS failed_rows: a check's answer.
+                if "SLEEP" in text:
+                    time.sleep(600)
+                m = re.search(r"(\\d+) AS failed_rows", text)
+                if m:
+                    return _JDF([("failed_rows", "bigint")], [(int(m.group(1)),)])
+                rows = [(i, "x%d" % i, i * 1.5) for i in range(4)]
+                return _JDF([("n", "bigint"), ("label", "string"), ("amount", "double")], rows)
+
 
         class SparkSession:
             def __init__(self):
@@ -304,17 +395,8 @@ FAKE_PYSPARK = {
                 self._jsparkSession = _JSession()
 
             def sql(self, text):
-                # RAISE <CONDITION>: fails like Spark; SLEEP: runs until stopped; <N> AS failed_rows: a check's answer.
-                m = re.search(r"RAISE (\\S+)", text)
-                if m:
-                    raise SparkError(m.group(1), "[%s] the stand-in Spark says no. SQLSTATE: 42000" % m.group(1))
-                if "SLEEP" in text:
-                    time.sleep(600)
-                m = re.search(r"(\\d+) AS failed_rows", text)
-                if m:
-                    return DataFrame(_JDF([("failed_rows", "bigint")], [(int(m.group(1)),)]), self)
-                rows = [(i, "x%d" % i, i * 1.5) for i in range(4)]
-                return DataFrame(_JDF([("n", "bigint"), ("label", "string"), ("amount", "double")], rows), self)
+                # Only the runner's own statements (CACHE TABLE of an action, DROP VIEW) still come this way.
+                return DataFrame(self._jsparkSession.result(text), self)
 
             def newSession(self):
                 return SparkSession()
@@ -365,8 +447,6 @@ def setUpModule():
 
 
 def tearDownModule():
-    import shutil
-
     shutil.rmtree(FAKE_DIR, ignore_errors=True)
 
 
@@ -449,14 +529,30 @@ class BatchEvents(SchemaCase):
         self.assertEqual(events[-1]["errorClass"], "INVALID_PLAN")
         self.assertValid(events[-1], "runnerEvent")
 
-    def run_batch(self, steps, stop_after_s=None):
+    def test_a_refused_step_reports_its_rule_and_fix(self):
+        ok, events = self.run_in_process([{"nodeId": "r", "kind": "query", "sql": "SELECT reflect('a', 'b')"}])
+        self.assertFalse(ok)
+        self.assertValid(events[-1], "runnerEvent")
+        failed = events[-1]
+        self.assertEqual(
+            (failed["nodeId"], failed["errorClass"], failed["rule"]), ("r", "POLICY_REFLECTION", "reflection")
+        )
+        self.assertIn("Fix: ", events[-1]["message"])
+        ok, events = self.run_in_process([{"nodeId": "a", "kind": "action", "sql": "SELECT 1"}])
+        self.assertEqual((events[-1]["errorClass"], events[-1]["rule"]), ("POLICY_COMMAND", "command"))
+
+    def run_batch(self, steps, stop_after_s=None, secrets=None):
         with tempfile.TemporaryDirectory(prefix="sparkle-runner-test-") as folder:
             plan, events = os.path.join(folder, "plan.json"), os.path.join(folder, "events.jsonl")
+            secrets_file = os.path.join(folder, "secrets.json")
             with open(plan, "w", encoding="utf-8") as fh:
                 json.dump({"pipeline": "p", "mode": "run", "steps": steps, "conf": {"spark.sql.x": "1"}}, fh)
+            if secrets is not None:
+                with open(secrets_file, "w", encoding="utf-8") as fh:
+                    json.dump(secrets, fh)
             open(events, "w", encoding="utf-8").close()
             proc = subprocess.Popen(
-                [sys.executable, RUNNER, "--plan", plan, "--events", events],
+                [sys.executable, RUNNER, "--plan", plan, "--events", events, "--secrets-file", secrets_file],
                 env=subprocess_env(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -468,6 +564,7 @@ class BatchEvents(SchemaCase):
                 time.sleep(stop_after_s)
                 proc.send_signal(signal.SIGTERM)
             _, stderr = proc.communicate(timeout=60)
+            self.assertFalse(os.path.exists(secrets_file), "the runner removes the secrets file once read")
             with open(events, encoding="utf-8") as fh:
                 return proc.returncode, [json.loads(line) for line in fh.read().splitlines()], stderr.decode()
 
@@ -486,6 +583,28 @@ class BatchEvents(SchemaCase):
             self.assertValid(event, "runnerEvent")
         self.assertEqual([e["type"] for e in events if e["type"] in ("succeeded", "failed")], ["failed"])
 
+    def test_secret_values_are_redacted_from_events_and_the_log(self):
+        read = {"nodeId": "src", "kind": "read", "view": "`src`", "source": {"format": "csv", "path": "/in.csv",
+                "options": {"password": {"$secret": "DB_PASSWORD"}}}}
+        code, events, stderr = self.run_batch(
+            [read, {"nodeId": "bad", "kind": "query", "sql": "RAISE hunter2-secret"}],
+            secrets={"DB_PASSWORD": "hunter2-secret", "UNUSED": "other"},
+        )
+        self.assertEqual(code, 1)
+        self.assertEqual(events[-1]["nodeId"], "bad")
+        self.assertIn("***", events[-1]["message"])
+        self.assertNotIn("hunter2-secret", json.dumps(events))
+        self.assertNotIn("hunter2-secret", stderr)
+        self.assertIn("***", stderr)
+
+    def test_an_unknown_secret_says_which_one(self):
+        read = {"nodeId": "src", "kind": "read", "view": "`src`", "source": {"format": "csv", "path": "/in.csv",
+                "options": {"password": {"$secret": "NOPE"}}}}
+        code, events, _ = self.run_batch([read], secrets={})
+        self.assertEqual(code, 1)
+        self.assertEqual((events[-1]["nodeId"], events[-1]["errorClass"]), ("src", "UNRESOLVED_SECRET"))
+        self.assertIn("SPARKLE_SECRET_NOPE", events[-1]["message"])
+
     def test_a_terminated_run_says_so(self):
         code, events, _ = self.run_batch([{"nodeId": "slow", "kind": "query", "sql": "SLEEP"}], stop_after_s=0.2)
         self.assertEqual(code, 128 + signal.SIGTERM)
@@ -500,9 +619,13 @@ class ServeMessages(SchemaCase):
         server = socket.create_server(("127.0.0.1", 0))
         server.settimeout(60)
         port = server.getsockname()[1]
+        token_dir = tempfile.mkdtemp(prefix="sparkle-token-")
+        token_file = os.path.join(token_dir, "token")
+        with open(token_file, "w", encoding="utf-8") as fh:
+            fh.write("t0ken")
         proc = subprocess.Popen(
-            [sys.executable, RUNNER, "--serve", "127.0.0.1:%d" % port, "--no-warm-up"],
-            env=subprocess_env(SPARKLE_PREVIEW_TOKEN="t0ken"),
+            [sys.executable, RUNNER, "--serve", "127.0.0.1:%d" % port, "--no-warm-up", "--token-file", token_file],
+            env=subprocess_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -520,6 +643,7 @@ class ServeMessages(SchemaCase):
                 conn.sendall((json.dumps(message) + "\n").encode("utf-8"))
 
             self.assertEqual(receive(), {"type": "hello", "token": "t0ken"})
+            self.assertFalse(os.path.exists(token_file), "the driver removes the token file once read")
             self.assertEqual(receive()["type"], "ready")
 
             plan = {"steps": ALL_KINDS + [{"nodeId": "bad", "kind": "query", "sql": "RAISE DIVIDE_BY_ZERO"}]}
@@ -530,6 +654,18 @@ class ServeMessages(SchemaCase):
             self.assertEqual(len(nodes["q"]["rows"]), 2)
             self.assertTrue(nodes["w"]["ok"])
             self.assertEqual(nodes["bad"]["error"]["errorClass"], "DIVIDE_BY_ZERO")
+            self.assertIsInstance(result["checksMs"], (int, float))
+
+            # A refused node answers with its rule; a request's secrets are redacted from the answer.
+            refused = {"steps": [
+                {"nodeId": "r", "kind": "query", "sql": "SELECT REFLECT('x')"},
+                {"nodeId": "s", "kind": "query", "sql": "RAISE s3cr3t-value"},
+            ]}
+            send({"op": "preview", "id": 4, "plan": refused, "secrets": {"K": "s3cr3t-value"}})
+            nodes = {n["nodeId"]: n for n in receive()["nodes"]}
+            self.assertEqual(nodes["r"]["error"]["rule"], "reflection")
+            self.assertIn("***", nodes["s"]["error"]["message"])
+            self.assertNotIn("s3cr3t-value", json.dumps(nodes))
 
             # Cancelled before it started: the request answers `cancelled`.
             send({"op": "cancel", "id": 2})
@@ -548,6 +684,7 @@ class ServeMessages(SchemaCase):
             proc.wait()
             proc.stderr.close()
             server.close()
+            shutil.rmtree(token_dir, ignore_errors=True)
 
 
 class Coverage(unittest.TestCase):

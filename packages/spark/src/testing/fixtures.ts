@@ -106,22 +106,22 @@ export function pipelinePlan(csv: string, out: string): ExecutionPlan {
 }
 
 /**
- * A plan whose `slow` node runs for about `seconds` seconds on two threads, in many short tasks (so that progress
- * moves), sleeping in the JVM.
+ * SQL that keeps the CPU busy for roughly `seconds` seconds on two threads, in many tasks of about a second (so that
+ * progress moves); Spark stops its tasks when their job is cancelled.
  */
-export function slowPlan(seconds = 60): ExecutionPlan {
+export function slowQuery(seconds = 60): string {
   const tasks = Math.max(2, seconds * 2)
+  return `SELECT count(*) AS x FROM range(0, ${tasks * 300_000_000}, 1, ${tasks}) WHERE hash(id) = 42`
+}
+
+/** A plan whose `slow` node runs for about `seconds` seconds on two threads, in many short tasks ({@link slowQuery}). */
+export function slowPlan(seconds = 60): ExecutionPlan {
   return {
     pipeline: 'slow',
     mode: 'run',
     steps: [
       { nodeId: 'fast', kind: 'view', view: '`sparkle_fast`', sql: 'SELECT id FROM range(0, 10)' },
-      {
-        nodeId: 'slow',
-        kind: 'query',
-        sql: `SELECT max(x) AS x FROM (SELECT reflect('java.lang.Thread', 'sleep', CAST(1000 AS BIGINT)) AS x FROM range(0, ${tasks}, 1, ${tasks}))`,
-        limit: 1,
-      },
+      { nodeId: 'slow', kind: 'query', sql: slowQuery(seconds), limit: 1 },
     ],
   }
 }
