@@ -229,21 +229,22 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const templates = options.templates ?? (await sampleTemplates(join(dataDir, 'sample'), join(dataDir, 'output')))
 
   const sparkOptions = options.spark ?? {}
-  const secretEnv = Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`SPARKLE_SECRET_${k}`, v]))
   const sparkRuntime = lazy(sparkOptions.runtime ?? (() => findSparkRuntime()))
   let session: PreviewSession | undefined
   const previewSession = lazy(async () => {
+    // The driver gets only the secrets a plan references, never as environment variables, and enforces the policy.
     session = new PreviewSession({
       runtime: await sparkRuntime(),
       idleTimeoutMs: sparkOptions.previewIdleMs ?? 300_000,
-      env: secretEnv,
+      secrets,
+      policy,
     })
     return session
   })
   const submitter = lazy(
     async (): Promise<Submitter> =>
       createSubmitter(
-        { master: sparkOptions.master ?? 'local[2]', baseDir: join(dataDir, 'runs'), env: secretEnv },
+        { master: sparkOptions.master ?? 'local[2]', baseDir: join(dataDir, 'runs'), secrets, policy },
         await sparkRuntime(),
       ),
   )
