@@ -23,7 +23,7 @@ export interface StudioWorkerOptions {
   /**
    * Runs of one pipeline in progress at once across every worker of the database, enforced when a run is claimed
    * (give every worker of a deployment the same value).
-   * @default unlimited (each worker's `perPipelineConcurrency` and each backfill's concurrency still apply)
+   * @default perPipelineConcurrency (2): so the limit holds however many workers run
    */
   readonly maxRunsPerPipeline?: number | undefined
   /**
@@ -91,10 +91,11 @@ export async function createStudioWorker(
     // Every run gets a time limit: the policy's default run time, never above its maximum.
     timeoutMs: runTimeLimitMs(studio.policy),
   })
-  const queue =
-    options.maxRunsPerPipeline === undefined
-      ? studio.queue
-      : new RunQueue({ db: studio.database.db, maxRunsPerPipeline: options.maxRunsPerPipeline })
+  // Runs of one pipeline at once, across every worker on the database: enforced in the claim, not per process.
+  const queue = new RunQueue({
+    db: studio.database.db,
+    maxRunsPerPipeline: options.maxRunsPerPipeline ?? options.perPipelineConcurrency ?? 2,
+  })
   const workerId = `${hostname()}-${process.pid}`
   const scheduler =
     options.schedules === false

@@ -153,6 +153,8 @@ describe('the execution sandbox under attack (real Spark, through the API)', () 
     // A link inside an allowed root that points outside it.
     mkdirSync(join(dir.path, 'sample'), { recursive: true })
     symlinkSync('/etc/passwd', join(dir.path, 'sample', 'passwd.csv'))
+    // The preview driver starts once, before the attacks: a cold start on a loaded machine is not an attack's answer.
+    await (await studio.previewSession()).start()
     const worker = await createStudioWorker(studio, { schedules: false, healthFile: join(dir.path, 'health.json') })
     await worker.start()
     stopWorker = () => worker.stop({ timeoutMs: 30_000 })
@@ -294,6 +296,32 @@ describe('the execution sandbox under attack (real Spark, through the API)', () 
     expect(existsSync(marker())).toBe(false)
     expect(readFileSync(join(outside.path, 'keep.txt'), 'utf8')).toBe('must survive')
   }, 900_000)
+
+  it('answers deeply nested input with a 4xx, never a 500', async () => {
+    // 150,000 nested arrays as a filter's condition, written as text (JSON.stringify itself would overflow).
+    const deep = `${'['.repeat(150_000)}"x"${']'.repeat(150_000)}`
+    const document = JSON.stringify(
+      pipeline('deep', { id: 'f', data: { component: 'transformer/filter@1', config: { condition: '@@' } } }),
+    ).replace('"@@"', deep)
+    for (const [path, body] of [
+      ['/pipelines/deep/validate', `{"document":${document}}`],
+      ['/execute/dry-run', `{"document":${document}}`],
+      ['/pipelines', `{"name":"deep","document":${document}}`],
+    ] as const) {
+      const response = await fetch(`${base}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${editor}`, 'content-type': 'application/json' },
+        body,
+      })
+      const status = response.status
+      const text = await response.text()
+      answers.push(text)
+      // The validate route answers 200 with the issues; the others refuse.
+      if (status === 200) expect(JSON.parse(text).data.valid, text.slice(0, 200)).toBe(false)
+      else expect(status, `${path}: ${text.slice(0, 200)}`).toBeGreaterThanOrEqual(400)
+      expect(status, `${path}: ${text.slice(0, 200)}`).toBeLessThan(500)
+    }
+  })
 
   it('leaves no secret in any answer, log line, run folder or database row', async () => {
     for (const text of answers) {
