@@ -207,6 +207,13 @@ function checkOptions(
         code: 'option_not_allowed',
         message: `the option "${key}" names files besides the checked path. Fix: remove it and use the path field`,
       })
+    } else if (jdbc && (k === 'driver' || k === 'connectionprovider')) {
+      // Spark loads the named class on the driver and the executors: any class on the classpath.
+      findings.push({
+        field: `options/${key}`,
+        code: 'jdbc_option_not_allowed',
+        message: `the JDBC option "${key}" makes Spark load a class by name, which the execution policy does not allow. Fix: remove it; Spark picks the driver from the URL`,
+      })
     } else if (jdbc && !JDBC_OPTIONS.has(k)) {
       findings.push({
         field: `options/${key}`,

@@ -110,9 +110,13 @@ describe('compilePipeline under an execution policy', () => {
     const d = structuredClone(customerOrders)
     const conn = (d.nodes[0] as { data: { config: Record<string, unknown> } }).data.config
     conn['url'] = 'jdbc:postgresql://evil:5432/dw?socketFactory=x'
-    conn['options'] = { socketFactory: 'org.springframework.context.support.ClassPathXmlApplicationContext' }
+    conn['options'] = {
+      socketFactory: 'org.springframework.context.support.ClassPathXmlApplicationContext',
+      driver: 'org.example.AnyClassOnTheClasspath',
+    }
     expect(codes(d, { policy: { ...policy, readRoots: ['/lake'], writeRoots: [] } })).toEqual([
       'jdbc_option_not_allowed@warehouse/options/socketFactory',
+      'jdbc_option_not_allowed@warehouse/options/driver',
       'jdbc_url_not_allowed@warehouse/url',
     ])
   })
