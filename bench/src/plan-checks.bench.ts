@@ -5,114 +5,19 @@
 //     the time the driver itself reports spending on the checks, against the preview's p50;
 // (b) a full run (LocalSubmitter submit + wait, cold spark-submit) with and without a policy, runs alternating, and
 //     the checks' own time the runner reports per step.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defaultExecutionPolicy, type ExecutionPlan, type PlanPolicy, type PlanStep } from '@sparkle-studio/core'
+import { defaultExecutionPolicy, type PlanPolicy } from '@sparkle-studio/core'
 import { findSparkRuntime, LocalSubmitter, PreviewSession, type RunnerEvent } from '@sparkle-studio/spark'
 import { type BenchResult, type BenchRow, quantile, round, runIfMain } from './lib.ts'
+import { ORDERS, previewPlan, runPipeline, writeOrders } from './pipelines.ts'
 
 const WARM_REQUESTS = 20
 const FULL_RUNS = 3
-const ORDERS = 5_000
 
-const view = (id: string) => `\`sparkle_${id}\``
-const show = (id: string): PlanStep => ({ nodeId: id, kind: 'query', sql: `SELECT * FROM ${view(id)}`, limit: 100 })
 const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)
 const p50 = (xs: readonly number[]) => quantile(sorted(xs), 0.5)
-
-async function writeOrders(dir: string): Promise<string> {
-  const path = join(dir, 'orders.csv')
-  const countries = ['DE', 'FR', 'JP', 'US', 'BR']
-  const statuses = ['paid', 'open', 'void']
-  const lines = ['order_id,customer,country,amount_cents,status']
-  for (let i = 0; i < ORDERS; i++) {
-    lines.push(`${i},c${(i * 7) % 97},${countries[i % 5]},${100 + ((i * 7919) % 50_000)},${statuses[i % 3]}`)
-  }
-  await writeFile(path, `${lines.join('\n')}\n`)
-  return path
-}
-
-/** The compiler's preview shape (as in spark-preview.bench.ts): per node a view (or a sampled read) and a query. */
-function previewPlan(csv: string, policy: PlanPolicy | undefined): ExecutionPlan {
-  return {
-    pipeline: 'bench-plan-checks',
-    mode: 'preview',
-    steps: [
-      {
-        nodeId: 'orders',
-        kind: 'read',
-        view: view('orders'),
-        source: { format: 'csv', path: csv, options: { header: 'true', inferSchema: 'true' } },
-        limit: 1000,
-      },
-      show('orders'),
-      {
-        nodeId: 'paid',
-        kind: 'view',
-        view: view('paid'),
-        sql: `SELECT * FROM ${view('orders')} WHERE status = 'paid'`,
-      },
-      show('paid'),
-      {
-        nodeId: 'gross',
-        kind: 'view',
-        view: view('gross'),
-        sql: `SELECT *, amount_cents * 1.2 AS gross_cents FROM ${view('paid')}`,
-      },
-      show('gross'),
-      {
-        nodeId: 'by_country',
-        kind: 'view',
-        view: view('by_country'),
-        sql: `SELECT country, count(*) AS orders, sum(gross_cents) AS gross_cents FROM ${view('gross')} GROUP BY country`,
-      },
-      show('by_country'),
-      {
-        nodeId: 'top',
-        kind: 'view',
-        view: view('top'),
-        sql: `SELECT * FROM ${view('by_country')} ORDER BY gross_cents DESC`,
-      },
-      show('top'),
-    ],
-    ...(policy ? { policy } : {}),
-  }
-}
-
-function runPipeline(csv: string, out: string, policy: PlanPolicy | undefined): ExecutionPlan {
-  return {
-    pipeline: 'bench-plan-checks-run',
-    mode: 'run',
-    steps: [
-      {
-        nodeId: 'orders',
-        kind: 'read',
-        view: view('orders'),
-        source: { format: 'csv', path: csv, options: { header: 'true', inferSchema: 'true' } },
-      },
-      {
-        nodeId: 'paid',
-        kind: 'view',
-        view: view('paid'),
-        sql: `SELECT * FROM ${view('orders')} WHERE status = 'paid'`,
-      },
-      {
-        nodeId: 'by_country',
-        kind: 'view',
-        view: view('by_country'),
-        sql: `SELECT country, count(*) AS orders, sum(amount_cents) AS revenue FROM ${view('paid')} GROUP BY country`,
-      },
-      {
-        nodeId: 'sink',
-        kind: 'write',
-        sql: `SELECT * FROM ${view('by_country')}`,
-        target: { format: 'parquet', mode: 'overwrite', path: out },
-      },
-    ],
-    ...(policy ? { policy } : {}),
-  }
-}
 
 export async function run(): Promise<BenchResult> {
   const runtime = await findSparkRuntime()
