@@ -1,5 +1,6 @@
-// Shared helpers for the benchmarks: timing, percentiles and the report row shape used by run-all.
+// Shared helpers for the benchmarks: timing, percentiles, the report row shape used by run-all, throwaway databases.
 import { arch, cpus, platform, totalmem } from 'node:os'
+import pg from 'pg'
 
 /** One measured figure, beside the anchor it is compared with in the same run. */
 export interface BenchRow {
@@ -97,5 +98,25 @@ export async function runIfMain(url: string, bench: () => Promise<BenchResult>):
   if (process.argv[1] && new URL(url).pathname === process.argv[1]) {
     console.log(`machine: ${machine()}\n`)
     console.log(toMarkdown(await bench()))
+  }
+}
+
+function serverUrl(): string {
+  return process.env['TEST_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres'
+}
+
+/** Runs `fn` on a throwaway PostgreSQL database named after `prefix`, dropped afterwards (TEST_DATABASE_URL's server). */
+export async function withDatabase<T>(prefix: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `${prefix}_${Date.now().toString(36)}`
+  const admin = new pg.Client({ connectionString: serverUrl() })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE "${name}"`)
+  const url = new URL(serverUrl())
+  url.pathname = `/${name}`
+  try {
+    return await fn(url.toString())
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    await admin.end()
   }
 }

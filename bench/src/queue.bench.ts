@@ -3,7 +3,7 @@
 import { migrateToLatest, openDatabase, type RunExecutor, RunQueue, RunStore, Worker } from '@sparkle-studio/runs'
 import pg from 'pg'
 import { PgBoss } from 'pg-boss'
-import { type BenchResult, type BenchRow, quantile, round, runIfMain } from './lib.ts'
+import { type BenchResult, type BenchRow, quantile, round, runIfMain, withDatabase } from './lib.ts'
 
 const THROUGHPUT_JOBS = 2_000
 const LATENCY_JOBS = 100
@@ -14,25 +14,6 @@ const SETUPS = [
   { concurrency: 10, bossWorkers: 10, bossBatch: 10 },
   { concurrency: 100, bossWorkers: 10, bossBatch: 100 },
 ] as const
-
-function serverUrl(): string {
-  return process.env['TEST_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres'
-}
-
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `sparkle_bench_queue_${Date.now().toString(36)}`
-  const admin = new pg.Client({ connectionString: serverUrl() })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE "${name}"`)
-  const url = new URL(serverUrl())
-  url.pathname = `/${name}`
-  try {
-    return await fn(url.toString())
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-    await admin.end()
-  }
-}
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -197,7 +178,7 @@ async function bossLatency(url: string): Promise<number[]> {
 
 /** Runs both queues on one throwaway database and reports the ratios. */
 export async function run(): Promise<BenchResult> {
-  return withDatabase(async (url) => {
+  return withDatabase('sparkle_bench_queue', async (url) => {
     const rows: BenchRow[] = []
     for (const [i, setup] of SETUPS.entries()) {
       // Alternate the two so that neither always runs on a warmer server; keep the better of two runs each.

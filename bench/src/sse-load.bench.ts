@@ -8,33 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger, createStudio, type Principal, studioNodeHandler } from '@sparkle-studio/server'
 import autocannon from 'autocannon'
-import pg from 'pg'
-import { type BenchResult, type BenchRow, round, runIfMain } from './lib.ts'
+import { type BenchResult, type BenchRow, round, runIfMain, withDatabase } from './lib.ts'
 
 const DURATION_S = 5
 const CONNECTIONS = 10
 /** The default caps: 1,000 streams in total, 20 per caller (so 50 callers hold them). */
 const STREAMS = 1000
 const PER_CALLER = 20
-
-function serverUrl(): string {
-  return process.env['TEST_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres'
-}
-
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `sparkle_bench_sse_${Date.now().toString(36)}`
-  const admin = new pg.Client({ connectionString: serverUrl() })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE "${name}"`)
-  const url = new URL(serverUrl())
-  url.pathname = `/${name}`
-  try {
-    return await fn(url.toString())
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-    await admin.end()
-  }
-}
 
 async function load(url: string): Promise<{ p99: number; p50: number; rps: number; bad: number }> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, pipelining: 1 })
@@ -135,7 +115,7 @@ export async function run(): Promise<BenchResult> {
   const rows: BenchRow[] = []
   const notes: string[] = []
   const setups: [string, () => Promise<Figures>][] = [
-    ['PostgreSQL', () => withDatabase((url) => measure(url, STREAMS))],
+    ['PostgreSQL', () => withDatabase('sparkle_bench_sse', (url) => measure(url, STREAMS))],
     ['embedded PGlite', () => measure(undefined, STREAMS)],
     // A tenth of the cap, to show what the embedded database takes.
     ['embedded PGlite', () => measure(undefined, STREAMS / 10)],
