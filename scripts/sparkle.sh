@@ -9,6 +9,7 @@ TOOLS="$ROOT/.tools"
 NODE_VERSION="24.21.0"          # official Node binary, from the npm registry's node-<os>-<arch> package
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/package.json")"
 PYSPARK_VERSION="4.3.0"         # newest pyspark on PyPI; runs on Java 17 (checked: spark-submit local[*])
+SCHEMATHESIS_VERSION="4.32.5"   # newest schemathesis on PyPI: the API fuzzer the OpenAPI tests run (tests only)
 MIN_NODE_MAJOR=22
 MIN_JAVA_MAJOR=17
 
@@ -148,6 +149,20 @@ ensure_postgres() {
     die "PostgreSQL unreachable at $(echo "$TEST_DATABASE_URL" | sed -E 's#://[^@/]*@#://***@#'): start it (pg_ctlcluster <version> main start) or set TEST_DATABASE_URL to a server you can create databases on"
 }
 
+ensure_schemathesis() {
+  # The OpenAPI tests fuzz the live server with schemathesis (a Python CLI): its own venv, pinned, tests only.
+  local venv="$TOOLS/schemathesis-venv"
+  if [[ "$(cat "$venv/SCHEMATHESIS_VERSION" 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]]; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into .tools/schemathesis-venv (tests only, once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed: install the venv module (e.g. 'apt-get install python3-venv')"
+    "$venv/bin/pip" install --disable-pip-version-check --progress-bar off --quiet "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
+      die "pip could not install schemathesis $SCHEMATHESIS_VERSION: check that PyPI is reachable"
+    echo "$SCHEMATHESIS_VERSION" >"$venv/SCHEMATHESIS_VERSION"
+  fi
+  export SPARKLE_SCHEMATHESIS="$venv/bin/schemathesis"
+}
+
 ensure_build() {
   say "building packages"
   local out
@@ -182,6 +197,7 @@ case "$cmd" in
   test)
     setup
     ensure_postgres
+    ensure_schemathesis
     export SPARKLE_REQUIRE_SERVICES=1
     cd "$ROOT" && exec bash "$ROOT/scripts/test-all.sh" "$@"
     ;;
