@@ -1,6 +1,6 @@
 // A project outside the workspace that installs the packed packages with npm, as an outsider does.
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, realpathSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve, sep } from 'node:path'
@@ -12,9 +12,12 @@ export const WORKSPACE = resolve(import.meta.dirname, '../../..')
 /** The published packages, in dependency order. */
 export const PACKAGES = ['core', 'git', 'spark', 'runs', 'server', 'client'] as const
 
-/** Versions the consumer installs beside the packages. */
+/** Versions the consumer installs beside the packages (zod: the version core depends on, see installConsumer). */
 const EXPRESS = '5.3.0'
 const ESBUILD = '0.28.2'
+
+/** The virtualenv with pyspark that `./sparkle setup` makes: for these tests, a reader's `pip install pyspark`. */
+export const SPARK_VENV = join(WORKSPACE, '.tools', 'spark-venv')
 
 const execFileAsync = promisify(execFile)
 
@@ -24,6 +27,53 @@ export function outsiderEnv(extra: Readonly<Record<string, string>> = {}): NodeJ
   for (const [key, value] of Object.entries(process.env)) {
     if (!/^(npm|pnpm)_|^NODE_OPTIONS$|^VITEST/i.test(key)) env[key] = value
   }
+  return { ...env, ...extra }
+}
+
+/** The zod version `@sparkle-studio/core` depends on: a custom component's schemas must use the same zod. */
+export function coreZod(): string {
+  const core = JSON.parse(readFileSync(join(WORKSPACE, 'packages', 'core', 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>
+  }
+  const zod = core.dependencies['zod']
+  if (!zod) throw new Error('@sparkle-studio/core does not depend on zod')
+  return zod
+}
+
+/** The pyspark folder inside the virtualenv (what `SPARK_HOME` is set to in the one run that uses it). */
+export function pysparkHome(): string {
+  const lib = join(SPARK_VENV, 'lib')
+  const python = existsSync(lib) ? readdirSync(lib).find((d) => d.startsWith('python3')) : undefined
+  const home = python && join(lib, python, 'site-packages', 'pyspark')
+  if (!home || !existsSync(join(home, 'bin', 'spark-submit'))) {
+    throw new Error(`no pyspark in ${SPARK_VENV}: run ./sparkle setup (it pip-installs pyspark there)`)
+  }
+  return home
+}
+
+/**
+ * The environment of a consumer's process that uses Spark, as a reader who ran `pip install pyspark` in a virtualenv
+ * has it: the virtualenv active (`VIRTUAL_ENV`, its `bin` first on `PATH`) and neither `SPARK_HOME` nor
+ * `SPARKLE_PYTHON` set; or, with `'SPARK_HOME'`, `SPARK_HOME` set to pyspark's folder and the virtualenv's `python3`
+ * first on `PATH` (not activated).
+ */
+export function sparkEnv(
+  how: 'virtualenv' | 'SPARK_HOME',
+  extra: Readonly<Record<string, string>> = {},
+): NodeJS.ProcessEnv {
+  const bin = join(SPARK_VENV, 'bin')
+  if (!existsSync(join(bin, 'python3'))) {
+    throw new Error(`no virtualenv at ${SPARK_VENV}: run ./sparkle setup (it pip-installs pyspark there)`)
+  }
+  const env = outsiderEnv()
+  delete env['SPARK_HOME']
+  delete env['SPARKLE_PYTHON']
+  delete env['VIRTUAL_ENV']
+  delete env['PYTHONHOME']
+  const path = (env['PATH'] ?? '').split(':').filter((p) => p !== '' && p !== bin)
+  env['PATH'] = [bin, ...path].join(':')
+  if (how === 'virtualenv') env['VIRTUAL_ENV'] = SPARK_VENV
+  else env['SPARK_HOME'] = pysparkHome()
   return { ...env, ...extra }
 }
 
@@ -90,8 +140,8 @@ const inside = (child: string, parent: string) => {
 
 /**
  * Writes the consumer's package.json (the tarballs by `file:` path, with `overrides` so that the packages' own
- * `0.1.0` dependencies on each other resolve to the tarballs too, express and esbuild from the registry) and runs
- * `npm install`. Fails if anything could resolve from the workspace.
+ * `0.1.0` dependencies on each other resolve to the tarballs too; express, esbuild and the zod that core uses from the
+ * registry) and runs `npm install`. Fails if anything could resolve from the workspace.
  */
 export async function installConsumer(appDir: string, tarballs: Readonly<Record<string, string>>): Promise<void> {
   const app = realpathSync(appDir)
@@ -105,7 +155,7 @@ export async function installConsumer(appDir: string, tarballs: Readonly<Record<
     name: 'sparkle-consumer',
     private: true,
     type: 'module',
-    dependencies: { ...files, express: EXPRESS, esbuild: ESBUILD },
+    dependencies: { ...files, express: EXPRESS, esbuild: ESBUILD, zod: coreZod() },
     overrides: files,
   }
   await writeFile(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`)
@@ -126,5 +176,29 @@ export async function installConsumer(appDir: string, tarballs: Readonly<Record<
     }
     const nested = join(dirname(manifest), 'node_modules', '@sparkle-studio')
     if (existsSync(nested)) throw new Error(`${name} has its own copy of the packages in ${nested}: overrides missed`)
+  }
+}
+
+/**
+ * Runs `node <file>` (Node runs TypeScript by stripping its types, as a reader's `node script.ts` does) in the consumer
+ * project; resolves with its stdout and stderr, rejects with both when it exits non-zero.
+ */
+export async function runNode(
+  file: string,
+  opts: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly args?: readonly string[] },
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [file, ...(opts.args ?? [])], {
+      cwd: opts.cwd,
+      env: opts.env,
+      maxBuffer: 64 * 1024 * 1024,
+    })
+    return { stdout, stderr }
+  } catch (error) {
+    const e = error as { code?: unknown; stdout?: string; stderr?: string; message: string }
+    throw new Error(
+      `\`node ${file}\` in ${opts.cwd} failed (${String(e.code ?? e.message)}):\n${e.stderr ?? ''}\n${e.stdout ?? ''}`,
+      { cause: error },
+    )
   }
 }
