@@ -82,13 +82,22 @@ export type CompiledNode =
 /** How a component's config changes from the previous version to this one. */
 export type ConfigUpgrade = (previous: Readonly<Record<string, unknown>>) => Record<string, unknown>
 
-/** Everything that defines a component; the input of {@link defineComponent}. */
-export interface ComponentSpec<Schema extends z.ZodObject> {
-  readonly type: ComponentType
+/**
+ * Everything that defines a component; the input of {@link defineComponent}. `Type`, `Name` and `Version` keep the
+ * literals written in the spec, so the definition's `ref` is a literal type that typed authoring
+ * (`pipelineAuthoring`) keys configs by.
+ */
+export interface ComponentSpec<
+  Schema extends z.ZodObject,
+  Type extends ComponentType = ComponentType,
+  Name extends string = string,
+  Version extends number = number,
+> {
+  readonly type: Type
   /** Name, unique within its type: lower-case letters, digits and `-`. */
-  readonly name: string
+  readonly name: Name
   /** Integer version, from 1. A new version is a new component; documents name the version they use. */
-  readonly version: number
+  readonly version: Version
   readonly title: string
   readonly description: string
   /** Sidebar group, e.g. `Sources`, `Combine`, `Clean`. */
@@ -111,9 +120,10 @@ export interface ComponentSpec<Schema extends z.ZodObject> {
   compile(ctx: CompileContext<z.output<Schema>>): CompiledNode
 }
 
-/** A defined component: its spec, frozen, with its {@link ComponentRef}. */
-export interface ComponentDefinition<Schema extends z.ZodObject = z.ZodObject> extends ComponentSpec<Schema> {
-  readonly ref: ComponentRef
+/** A defined component: its spec, frozen, with its {@link ComponentRef} (a literal type when the spec's are literals). */
+export interface ComponentDefinition<Schema extends z.ZodObject = z.ZodObject, Ref extends ComponentRef = ComponentRef>
+  extends ComponentSpec<Schema> {
+  readonly ref: Ref
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/
@@ -136,7 +146,12 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/
  * })
  * ```
  */
-export function defineComponent<Schema extends z.ZodObject>(spec: ComponentSpec<Schema>): ComponentDefinition<Schema> {
+export function defineComponent<
+  Schema extends z.ZodObject,
+  const Type extends ComponentType,
+  const Name extends string,
+  const Version extends number,
+>(spec: ComponentSpec<Schema, Type, Name, Version>): ComponentDefinition<Schema, `${Type}/${Name}@${Version}`> {
   if (!NAME.test(spec.name)) {
     throw new TypeError(`component name "${spec.name}" must be lower-case letters, digits and "-" (max 63)`)
   }
@@ -150,7 +165,8 @@ export function defineComponent<Schema extends z.ZodObject>(spec: ComponentSpec<
   if (new Set(spec.outputs.map((p) => p.name)).size !== spec.outputs.length || ports.some((p) => !p)) {
     throw new TypeError(`component ${spec.name}: output ports need unique, non-empty names`)
   }
-  return Object.freeze({ ...spec, ref: `${spec.type}/${spec.name}@${spec.version}` as ComponentRef })
+  const ref: `${Type}/${Name}@${Version}` = `${spec.type}/${spec.name}@${spec.version}`
+  return Object.freeze({ ...spec, ref })
 }
 
 /** Parses a {@link ComponentRef}; undefined when it is malformed. */

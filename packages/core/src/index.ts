@@ -1,3 +1,16 @@
+export type {
+  AuthoredEdge,
+  AuthoredNode,
+  AuthoringComponent,
+  BuiltinComponentConfigs,
+  ComponentConfigs,
+  NodeConfigArgs,
+  NodeOptions,
+  NodePosition,
+  PipelineAuthoring,
+  PipelineSpec,
+} from './authoring.ts'
+export { definePipeline, pipelineAuthoring, pipelineNode } from './authoring.ts'
 export type { PolicyFinding } from './compile-policy.ts'
 export { checkSqlUnderPolicy } from './compile-policy.ts'
 export type { CompileOptions } from './compiler.ts'
@@ -21,6 +34,7 @@ export type {
   PortDefinition,
 } from './component.ts'
 export { COMPONENT_TYPES, defineComponent, parseComponentRef } from './component.ts'
+export type { BuiltinComponent } from './components/index.ts'
 export { builtinComponents, createDefaultRegistry } from './components/index.ts'
 export type { ConfigValidation, IssueLocation } from './config-validation.ts'
 export { fromZodIssues, toPointer, validateComponentConfig } from './config-validation.ts'

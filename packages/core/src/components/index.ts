@@ -30,8 +30,8 @@ import {
   windowRankTransformer,
 } from './transformers.ts'
 
-/** Every built-in component, in catalog order. */
-export const builtinComponents: readonly ComponentDefinition[] = Object.freeze([
+// The one list of built-ins; `as const` keeps each definition's literal ref and zod config for BuiltinComponent.
+const builtins = [
   csvIngestor,
   jsonIngestor,
   parquetIngestor,
@@ -64,7 +64,24 @@ export const builtinComponents: readonly ComponentDefinition[] = Object.freeze([
   jsonSink,
   jdbcSink,
   jdbcConnection,
-] as ComponentDefinition[])
+] as const
+
+/**
+ * Every built-in component definition, as a union type: each member keeps its literal `ref` and its zod config, so
+ * typed authoring (`definePipeline`, `pipelineAuthoring`) can check a node's config against its component.
+ *
+ * @example
+ * ```ts
+ * import type { BuiltinComponent } from '@sparkle-studio/core'
+ *
+ * type Refs = BuiltinComponent['ref'] // 'ingestor/csv@1' | 'transformer/filter@1' | ...
+ * const ref: Refs = 'transformer/filter@1'
+ * ```
+ */
+export type BuiltinComponent = (typeof builtins)[number]
+
+/** Every built-in component, in catalog order. */
+export const builtinComponents: readonly ComponentDefinition[] = Object.freeze([...builtins] as ComponentDefinition[])
 
 /**
  * A registry holding every built-in component. Register your own components on it too.
