@@ -35,6 +35,7 @@ export type { FindSparkRuntimeOptions, SparkRuntime, SparkRuntimeSource } from '
 export {
   findSparkRuntime,
   MIN_JAVA_MAJOR,
+  PYSPARK_VERSION,
   parseJavaVersion,
   runnerScriptPath,
   supervisorScriptPath,
