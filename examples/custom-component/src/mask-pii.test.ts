@@ -109,8 +109,8 @@ describe('transformer/mask-pii config', () => {
     expect(schema.properties['columns']?.title).toBe('Columns to mask')
     expect(registry.uiSchema(maskPii.ref)).toEqual({
       'ui:order': ['columns', 'normalize'],
-      columns: { items: { 'ui:order': ['column', 'method'], column: { 'ui:widget': 'column' } } },
-      normalize: { 'ui:options': { group: 'Advanced' } },
+      columns: { items: { 'ui:order': ['column', 'method'], column: { 'ui:options': { sparkleWidget: 'column' } } } },
+      normalize: { 'ui:options': { sparkleGroup: 'Advanced' } },
     })
   })
 })

@@ -23,9 +23,17 @@ export interface FieldHints {
   readonly description?: string
   /** Example values (also in the JSON Schema's `examples`). */
   readonly examples?: readonly unknown[]
-  /** Widget name for the form renderer, e.g. `textarea`, `sql-expression`, `column`, `columns`, `path`. */
+  /**
+   * Widget name for the form renderer. A stock react-jsonschema-form widget for the field's type (`textarea`,
+   * `password`, `updown`, ...) becomes `ui:widget`; any other name (`sql-expression`, `sql`, `column`, `columns`,
+   * `path`, `connection`, `key-value`, `grid`) becomes `ui:options.sparkleWidget` for canvases with richer widgets
+   * (see the forms reference in the docs). `sql-expression` and `sql` also mark the field as user SQL for the compiler.
+   */
   readonly widget?: string
-  /** A group (fieldset) name, e.g. `Source`, `Advanced`. */
+  /**
+   * A group name, e.g. `Location`, `Advanced`: the group's optional fields come together in `ui:order`, after the
+   * ungrouped ones, and the name is in `ui:options.sparkleGroup` for canvases that draw fieldsets.
+   */
   readonly group?: string
   /** Sort order within the form; lower comes first. Fields without an order keep their declaration order, after. */
   readonly order?: number
@@ -78,7 +86,8 @@ export const SECRET_NAME_PATTERN: RegExp = /^[A-Z][A-Z0-9_]{0,127}$/
 
 /**
  * A config field that holds a secret reference `{ "$secret": "NAME" }`: the value is resolved when a run is
- * submitted and never stored in git, logs or API responses.
+ * submitted and never stored in git, logs or API responses. A form shows it as one password input labelled
+ * "Secret name" under the field's title; the `placeholder` hint goes to that input.
  *
  * @example
  * ```ts
@@ -90,7 +99,10 @@ export const SECRET_NAME_PATTERN: RegExp = /^[A-Z][A-Z0-9_]{0,127}$/
 export function secretRef(hints: Omit<FieldHints, 'secret'> = {}) {
   return field(
     z.strictObject({
-      $secret: z.string().regex(SECRET_NAME_PATTERN, 'secret names are upper-case letters, digits and _'),
+      $secret: z
+        .string()
+        .regex(SECRET_NAME_PATTERN, 'secret names are upper-case letters, digits and _')
+        .meta({ title: 'Secret name' }),
     }),
     { widget: 'secret', ...hints, secret: true },
   )

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { fieldHints } from './field.ts'
 
 /** A JSON Schema document (draft-07 or 2020-12) as plain JSON. */
 export type JsonSchema = Record<string, unknown>
@@ -23,7 +24,9 @@ export interface JsonSchemaOptions {
 /**
  * Generates a JSON Schema from a zod schema with zod 4's native `z.toJSONSchema`, and adds
  * `discriminator: { propertyName }` to discriminated unions (OpenAPI and form renderers use it to pick a branch).
- * Secret fields (see `secretRef`) carry `writeOnly: true`.
+ * Secret fields (see `secretRef`) carry `writeOnly: true`, and their one property is required by `minProperties: 1`
+ * (with `additionalProperties: false`, the same rule as `required: ["$secret"]`): form renderers mark a `required`
+ * property's input as required, which would block submitting a form that leaves an optional secret empty.
  *
  * @example
  * ```ts
@@ -40,6 +43,7 @@ export function toJsonSchema(schema: z.ZodType, options: JsonSchemaOptions = {})
     io: options.io ?? 'input',
     unrepresentable: 'any',
     override(ctx) {
+      if (fieldHints.get(ctx.zodSchema)?.secret) requireOneProperty(ctx.jsonSchema as Record<string, unknown>)
       const def = ctx.zodSchema._zod.def as { type?: string; discriminator?: unknown }
       if (def.type === 'union' && typeof def.discriminator === 'string') {
         const json = ctx.jsonSchema as Record<string, unknown>
@@ -52,4 +56,22 @@ export function toJsonSchema(schema: z.ZodType, options: JsonSchemaOptions = {})
       }
     },
   }) as JsonSchema
+}
+
+/** `required: [only]` with no other property allowed becomes `minProperties: 1`, which says the same. */
+function requireOneProperty(json: Record<string, unknown>): void {
+  const required = json['required']
+  const properties = json['properties']
+  if (
+    json['additionalProperties'] === false &&
+    Array.isArray(required) &&
+    required.length === 1 &&
+    typeof properties === 'object' &&
+    properties !== null &&
+    Object.keys(properties).length === 1 &&
+    Object.hasOwn(properties, required[0] as string)
+  ) {
+    delete json['required']
+    json['minProperties'] = 1
+  }
 }

@@ -49,6 +49,14 @@ describe('built-in catalog', () => {
     expect(csv.properties['path']?.['title']).toBe('Path')
     const conn = registry.jsonSchema('connection/jdbc@1') as { properties: Record<string, Record<string, unknown>> }
     expect(conn.properties['password']?.['writeOnly']).toBe(true)
+    // The secret's name is required by minProperties, not `required`, so forms do not block an empty optional secret.
+    expect(conn.properties['password']).toMatchObject({
+      type: 'object',
+      properties: { $secret: { type: 'string', title: 'Secret name' } },
+      additionalProperties: false,
+      minProperties: 1,
+    })
+    expect(conn.properties['password']).not.toHaveProperty('required')
   })
 
   it('every example config validates and compiles', () => {
@@ -152,9 +160,12 @@ describe('registry', () => {
     const r = createDefaultRegistry().register(c)
     expect(r.uiSchema(c.ref)).toEqual({
       'ui:order': ['first', 'path', 'token', 'advanced'],
-      path: { 'ui:widget': 'path', 'ui:placeholder': '/data' },
-      token: { 'ui:field': 'secretRef' },
-      advanced: { 'ui:options': { group: 'Advanced' } },
+      path: { 'ui:options': { sparkleWidget: 'path' }, 'ui:placeholder': '/data' },
+      token: {
+        'ui:options': { sparkleWidget: 'secret' },
+        $secret: { 'ui:widget': 'password', 'ui:autocomplete': 'off' },
+      },
+      advanced: { 'ui:options': { sparkleGroup: 'Advanced' } },
     })
   })
 
@@ -162,7 +173,19 @@ describe('registry', () => {
     const ok = registry.validateConfig('ingestor/csv@1', { path: '/x.csv' })
     expect(ok).toEqual({
       ok: true,
-      config: { path: '/x.csv', header: true, delimiter: ',', inferSchema: true, options: {} },
+      config: {
+        path: '/x.csv',
+        header: true,
+        delimiter: ',',
+        inferSchema: true,
+        quote: '"',
+        escape: '"',
+        multiLine: true,
+        lineSeparator: 'auto',
+        nullValue: '',
+        encoding: 'UTF-8',
+        options: {},
+      },
     })
     const bad = registry.validateConfig(
       'transformer/aggregate@1',

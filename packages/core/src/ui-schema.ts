@@ -40,8 +40,32 @@ function hintsOf(schema: z.ZodType) {
 }
 
 /**
- * Builds an RJSF `uiSchema` from the {@link field} hints of a zod object: `ui:widget`, `ui:placeholder`,
- * `ui:order` (by group, then order, then declaration), `ui:options.group`, and `ui:field: 'secretRef'` for secrets.
+ * The widgets of stock react-jsonschema-form (`@rjsf/core`, nothing registered) by JSON type: a {@link field} widget
+ * hint in this table goes into `ui:widget`; any other name goes into `ui:options.sparkleWidget`, which RJSF ignores.
+ */
+const STOCK_WIDGETS: Readonly<Record<string, readonly string[]>> = {
+  string: ['text', 'textarea', 'password', 'email', 'uri', 'date', 'datetime', 'time', 'color', 'select', 'radio'],
+  number: ['text', 'updown', 'range', 'select', 'radio'],
+  boolean: ['checkbox', 'radio', 'select'],
+  array: ['select', 'checkboxes'],
+}
+
+/** The stock widget that stands in for a Sparkle widget when nothing richer is registered. */
+const STOCK_FALLBACK: Readonly<Record<string, string>> = { sql: 'textarea' }
+
+/**
+ * Builds an RJSF `uiSchema` from the {@link field} hints of a zod object, for a form that renders with stock
+ * react-jsonschema-form and nothing registered:
+ *
+ * - `ui:order`: required fields first, then optional fields without a group, then each group's fields together
+ *   (groups in order of first appearance); within each part by the `order` hint, then declaration.
+ * - `ui:widget` only names stock RJSF widgets (`textarea` for SQL queries, `password` for secret names); every Sparkle
+ *   widget hint (`sql-expression`, `column`, `path`, ...) goes into `ui:options.sparkleWidget` and the group into
+ *   `ui:options.sparkleGroup`, where a canvas with richer widgets finds them and RJSF ignores them.
+ * - `ui:placeholder` from the `placeholder` hint.
+ * - A secret reference (`{ "$secret": "NAME" }`, see {@link secretRef}) is a fieldset with one masked input for the
+ *   secret's name (`sparkleWidget: 'secret'` on the fieldset).
+ *
  * Nested objects and arrays of objects get nested uiSchemas (`items` for arrays).
  */
 export function toUiSchema(schema: z.ZodType): UiSchema {
@@ -54,39 +78,70 @@ export function toUiSchema(schema: z.ZodType): UiSchema {
   if (def.type !== 'object' || !def.shape) return {}
   const ui: UiSchema = {}
   const entries = Object.entries(def.shape)
+  const groups = [...new Set(entries.map(([, child]) => hintsOf(child)?.group).filter((g) => g !== undefined))]
+  const rank = (child: z.ZodType): number => {
+    if (isRequired(child)) return 0
+    const group = hintsOf(child)?.group
+    return group === undefined ? 1 : 2 + groups.indexOf(group)
+  }
   const ordered = entries
-    .map(([key, child], index) => ({ key, index, hints: hintsOf(child) }))
-    .sort((a, b) => {
-      const ga = a.hints?.group ?? ''
-      const gb = b.hints?.group ?? ''
-      if (ga !== gb) {
-        // Ungrouped fields first, then groups in order of first appearance.
-        if (!ga) return -1
-        if (!gb) return 1
-        return firstIndex(entries, ga) - firstIndex(entries, gb)
-      }
-      const oa = a.hints?.order ?? Number.MAX_SAFE_INTEGER
-      const ob = b.hints?.order ?? Number.MAX_SAFE_INTEGER
-      return oa !== ob ? oa - ob : a.index - b.index
-    })
+    .map(([key, child], index) => ({ key, index, rank: rank(child), order: hintsOf(child)?.order }))
+    .sort(
+      (a, b) =>
+        a.rank - b.rank ||
+        (a.order ?? Number.MAX_SAFE_INTEGER) - (b.order ?? Number.MAX_SAFE_INTEGER) ||
+        a.index - b.index,
+    )
   ui['ui:order'] = ordered.map((o) => o.key)
   for (const [key, child] of entries) {
-    const hints = hintsOf(child)
-    const fieldUi: UiSchema = hints?.secret ? {} : { ...toUiSchema(child) }
-    if (hints?.secret) {
-      fieldUi['ui:field'] = 'secretRef'
-    } else if (hints?.widget) {
-      fieldUi['ui:widget'] = hints.widget
-    }
-    if (hints?.placeholder) fieldUi['ui:placeholder'] = hints.placeholder
-    if (hints?.group) fieldUi['ui:options'] = { group: hints.group }
+    const fieldUi = fieldUiSchema(child)
     if (Object.keys(fieldUi).length > 0) ui[key] = fieldUi
   }
   return ui
 }
 
-function firstIndex(entries: readonly [string, z.ZodType][], group: string): number {
-  return entries.findIndex(([, child]) => hintsOf(child)?.group === group)
+function fieldUiSchema(child: z.ZodType): UiSchema {
+  const hints = hintsOf(child)
+  if (hints?.secret) return secretUiSchema(hints)
+  const fieldUi: UiSchema = { ...toUiSchema(child) }
+  const options: Record<string, unknown> = {}
+  const widget = hints?.widget
+  if (widget !== undefined) {
+    if (STOCK_WIDGETS[jsonTypeOf(child)]?.includes(widget)) {
+      fieldUi['ui:widget'] = widget
+    } else {
+      const fallback = STOCK_FALLBACK[widget]
+      if (fallback !== undefined) fieldUi['ui:widget'] = fallback
+      options['sparkleWidget'] = widget
+    }
+  }
+  if (hints?.group !== undefined) options['sparkleGroup'] = hints.group
+  if (hints?.placeholder !== undefined) fieldUi['ui:placeholder'] = hints.placeholder
+  if (Object.keys(options).length > 0) fieldUi['ui:options'] = options
+  return fieldUi
+}
+
+/**
+ * A secret reference is stored as `{ "$secret": "NAME" }`: the form edits the name, never the secret's value. Its one
+ * input is a password input (`autocomplete: off`) so that nothing resembling a credential shows on screen or in a
+ * screenshot; the JSON Schema labels it "Secret name" (see `secretRef`).
+ */
+function secretUiSchema(hints: UiHints): UiSchema {
+  const options: Record<string, unknown> = { sparkleWidget: 'secret' }
+  if (hints.group !== undefined) options['sparkleGroup'] = hints.group
+  const name: UiSchema = { 'ui:widget': 'password', 'ui:autocomplete': 'off' }
+  if (hints.placeholder !== undefined) name['ui:placeholder'] = hints.placeholder
+  return { 'ui:options': options, $secret: name }
+}
+
+/** Whether a form must fill the field: neither optional nor defaulted (the JSON Schema's `required`, `io: 'input'`). */
+function isRequired(schema: z.ZodType): boolean {
+  return schema._zod.optin === undefined
+}
+
+function jsonTypeOf(schema: z.ZodType): string {
+  const type = (unwrap(schema)._zod.def as Def).type
+  return type === 'number' || type === 'int' || type === 'bigint' ? 'number' : type
 }
 
 /**

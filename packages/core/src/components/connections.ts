@@ -29,7 +29,8 @@ export const jdbcConnection = defineComponent({
     user: field(z.string().min(1).max(256).optional(), { title: 'User' }),
     password: secretRef({
       title: 'Password',
-      description: 'A secret reference, e.g. {"$secret": "ANALYTICS_DB_PASSWORD"}.',
+      description: 'The name of the secret that holds the password; the value is looked up when a run starts.',
+      placeholder: 'ANALYTICS_DB_PASSWORD',
     }).optional(),
     driver: field(z.string().min(1).max(256).optional(), {
       title: 'Driver class',
