@@ -4,6 +4,16 @@ import { field } from '../field.ts'
 import type { OptionValue } from '../plan.ts'
 import { quoteIdent } from '../sql.ts'
 import { extraOptions, pathField, sparkType, valueSql } from './common.ts'
+import {
+  csvDelimiter,
+  csvEncoding,
+  csvEscape,
+  csvMultiLine,
+  csvQuote,
+  csvReadLineSeparator,
+  csvReadNullValue,
+  csvReadOptions,
+} from './csv.ts'
 
 const out = [{ name: 'out', label: 'Rows' }] as const
 const ddlSchema = field(z.string().max(20_000).optional(), {
@@ -18,7 +28,7 @@ function withSchema<T extends object>(source: T, schema: string | undefined): T 
   return schema ? { ...source, schema } : source
 }
 
-/** Reads CSV files. */
+/** Reads CSV files: RFC 4180 by default (doubled quotes, quoted line breaks, `""` apart from null), other dialects by config. */
 export const csvIngestor = defineComponent({
   type: 'ingestor',
   name: 'csv',
@@ -28,29 +38,46 @@ export const csvIngestor = defineComponent({
   category: 'Sources',
   icon: 'file-spreadsheet',
   tags: ['file', 'csv', 'text', 'source'],
+  docs: [
+    "Reads CSV as RFC 4180 defines it, the way Python's csv module, Excel and most tools write it: a field with the",
+    'delimiter, a quote or a line break is quoted, and a quote inside it is doubled (`"say ""hi"" twice"`). Quoted',
+    'fields may span lines. A UTF-8 byte order mark at the start is skipped. An unquoted empty field is null; a',
+    'quoted empty field (`""`) is the empty string.',
+    '',
+    'Other dialects: set the delimiter, the quote, the escape character (a backslash for files that write `\\"`),',
+    'the line separator, a text read as null and the encoding. Extra options are passed to Spark as they are: one',
+    'named like a dialect option overrides it (not the header, delimiter and type inference, which always win).',
+  ].join('\n'),
   inputs: [],
   outputs: out,
   config: z.strictObject({
     path: pathField('Path', '/data/orders/*.csv'),
     header: field(z.boolean().default(true), { title: 'First row is a header' }),
-    delimiter: field(z.string().min(1).max(4).default(','), { title: 'Delimiter' }),
+    delimiter: csvDelimiter,
     inferSchema: field(z.boolean().default(true), { title: 'Infer column types' }),
     schema: ddlSchema,
+    quote: csvQuote,
+    escape: csvEscape,
+    multiLine: csvMultiLine,
+    lineSeparator: csvReadLineSeparator,
+    nullValue: csvReadNullValue,
+    encoding: csvEncoding,
     options: extraOptions,
   }),
-  examples: [{ title: 'Orders with a header', config: { path: '/data/orders.csv' } }],
+  examples: [
+    { title: 'Orders with a header', config: { path: '/data/orders.csv' } },
+    {
+      title: 'Semicolons, backslash escapes, NULL for null',
+      config: { path: '/data/export/*.csv', delimiter: ';', escape: '\\', nullValue: 'NULL' },
+    },
+  ],
   compile: ({ config }) => ({
     kind: 'read',
     source: withSchema(
       {
         format: 'csv',
         path: config.path,
-        options: {
-          ...config.options,
-          header: String(config.header),
-          sep: config.delimiter,
-          inferSchema: String(config.inferSchema),
-        },
+        options: { ...csvReadOptions(config, config.options), inferSchema: String(config.inferSchema) },
       },
       config.schema,
     ),

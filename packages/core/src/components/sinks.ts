@@ -2,6 +2,17 @@ import { z } from 'zod'
 import { defineComponent } from '../component.ts'
 import { field } from '../field.ts'
 import { extraOptions, pathField, saveMode } from './common.ts'
+import {
+  type CsvWriteDialect,
+  csvDelimiter,
+  csvEncoding,
+  csvEscape,
+  csvQuote,
+  csvQuoteAll,
+  csvWriteLineSeparator,
+  csvWriteNullValue,
+  csvWriteOptions,
+} from './csv.ts'
 import { type JdbcConnectionConfig, jdbcOptions } from './ingestors.ts'
 
 const one = [{ name: 'in', label: 'Rows' }] as const
@@ -43,8 +54,8 @@ function fileSink(
       },
     ],
     compile: ({ config }) => {
-      const options: Record<string, string> = { ...(config['options'] as Record<string, string>) }
-      if (format === 'csv') options['header'] = String((config as Record<string, unknown>)['header'])
+      const extra = config['options'] as Record<string, string>
+      const options = format === 'csv' ? csvWriteOptions(config as unknown as CsvWriteDialect, extra) : { ...extra }
       return {
         kind: 'write',
         target: {
@@ -61,9 +72,20 @@ function fileSink(
 
 /** Writes Parquet files. */
 export const parquetSink = fileSink('parquet', 'Parquet files', 'database')
-/** Writes CSV files. */
+/**
+ * Writes CSV files as RFC 4180 and Python's csv module (`QUOTE_MINIMAL`) do: only fields with the delimiter, a quote
+ * or a line break are quoted, a quote is doubled, null is an unquoted empty field and the empty string `""`; values
+ * are written as they are (Spark's default trims their spaces). Other dialects by config.
+ */
 export const csvSink = fileSink('csv', 'CSV files', 'file-spreadsheet', {
   header: field(z.boolean().default(true), { title: 'Write a header row' }),
+  delimiter: csvDelimiter,
+  quote: csvQuote,
+  escape: csvEscape,
+  quoteAll: csvQuoteAll,
+  lineSeparator: csvWriteLineSeparator,
+  nullValue: csvWriteNullValue,
+  encoding: csvEncoding,
 })
 /** Writes JSON Lines files. */
 export const jsonSink = fileSink('json', 'JSON files', 'file-json')
