@@ -65,7 +65,15 @@ export type { FieldHints, ParamKind, UiHints } from './field.ts'
 export { field, fieldHints, SECRET_NAME_PATTERN, secretRef } from './field.ts'
 export type { JsonSchema, JsonSchemaDraft, JsonSchemaOptions } from './json-schema.ts'
 export { toJsonSchema } from './json-schema.ts'
-export type { MigratePipelineOptions, MigrationChange, MigrationResult } from './migrations.ts'
+export type {
+  MigratePipelineOptions,
+  MigrationChange,
+  MigrationResult,
+  PipelineChange,
+  PipelineChangeContext,
+  UnknownComponent,
+  UnknownComponentReason,
+} from './migrations.ts'
 export { migratePipeline } from './migrations.ts'
 export type { ResolvedParam } from './params.ts'
 export { findParamReferences, PARAM_PLACEHOLDER, paramLiteral, resolveParams, substituteParams } from './params.ts'

@@ -6,15 +6,54 @@ import { ValidationError } from './validation-issue.ts'
 
 /** One change a migration made, for the change summary of a save or a bulk migration. */
 export interface MigrationChange {
-  /** `document`: the document's schema version; `component`: a node's component version and config. */
-  readonly kind: 'document' | 'component'
+  /**
+   * `document`: the document's schema version; `component`: a node's component version and config; `custom`: one of
+   * your {@link PipelineChange}s.
+   */
+  readonly kind: 'document' | 'component' | 'custom'
   /** JSON pointer of what changed in the new document. */
   readonly path: string
   /** A human-readable sentence. */
   readonly message: string
-  /** The node, for component changes. */
+  /** The node, for component changes and custom changes of one node. */
   readonly nodeId?: string
 }
+
+/**
+ * Why a node's component cannot be used with the registry: `malformed-ref` (not `"<type>/<name>@<version>"`),
+ * `unknown-component` (no version of that type and name is registered), `unknown-version` (others are, not this one).
+ */
+export type UnknownComponentReason = 'malformed-ref' | 'unknown-component' | 'unknown-version'
+
+/** A node whose component the registry does not have: the document cannot be validated or compiled with it. */
+export interface UnknownComponent {
+  /** The node. */
+  readonly nodeId: string
+  /** Its component reference, as written (`String()` of it when it is not a string). */
+  readonly component: string
+  /** JSON pointer of the reference in the migrated document, e.g. `/nodes/3/data/component`. */
+  readonly path: string
+  readonly reason: UnknownComponentReason
+}
+
+/** What a {@link PipelineChange} gets beside the document. */
+export interface PipelineChangeContext {
+  /** The registry `migratePipeline` was given. */
+  readonly registry: ComponentRegistry
+  /** The document's version before the migration. */
+  readonly fromVersion: number
+}
+
+/**
+ * A change of your own (a moved bucket, a renamed config field), run by {@link migratePipeline} after the document is
+ * upgraded to {@link CURRENT_SCHEMA_VERSION} and its components to their latest versions, so it is written against the
+ * current document shape only, whatever version a stored document has. It may modify `document` in place and return
+ * nothing, or return a new document. The document is not validated yet: check types before reading a value.
+ */
+export type PipelineChange = (
+  document: PipelineDocument,
+  context: PipelineChangeContext,
+) => PipelineDocument | undefined
 
 /** The result of {@link migratePipeline}. */
 export interface MigrationResult {
@@ -24,8 +63,13 @@ export interface MigrationResult {
   readonly changes: readonly MigrationChange[]
   readonly fromVersion: number
   readonly toVersion: number
-  /** False when the document was already current. */
+  /** False when the document was already current (and no change of yours changed it). */
   readonly changed: boolean
+  /**
+   * The nodes of the migrated document whose component the registry does not have, in document order. Such a
+   * document is not "current": it needs that component registered (or the node changed) before it validates.
+   */
+  readonly unknownComponents: readonly UnknownComponent[]
 }
 
 /** Options of {@link migratePipeline}. */
@@ -35,6 +79,11 @@ export interface MigratePipelineOptions {
    * @default true
    */
   readonly upgradeComponents?: boolean | undefined
+  /**
+   * Changes of your own, run in order on the upgraded document (see {@link PipelineChange}); what each one changed is
+   * listed in `changes` with kind `custom`.
+   */
+  readonly changes?: readonly PipelineChange[] | undefined
 }
 
 type Json = Record<string, unknown>
@@ -154,13 +203,101 @@ export function migratePipeline(
     changes.push(...result.changes)
   }
   if (options.upgradeComponents ?? true) changes.push(...upgradeComponents(document, registry))
+  const context: PipelineChangeContext = { registry, fromVersion }
+  for (const [index, change] of (options.changes ?? []).entries()) {
+    const applied = applyChange(document, change, change.name || `change ${index + 1}`, context)
+    document = applied.document
+    changes.push(...applied.changes)
+  }
   return {
     document: document as PipelineDocument,
     changes,
     fromVersion,
     toVersion: CURRENT_SCHEMA_VERSION,
     changed: changes.length > 0,
+    unknownComponents: findUnknownComponents(document, registry),
   }
+}
+
+function changeFailed(label: string, message: string): ValidationError {
+  return new ValidationError(`The change "${label}" failed: ${message}`, [{ path: '', message, code: 'change_failed' }])
+}
+
+/** Runs one of the caller's changes and lists what it changed (nodes by id, other top-level fields, the edges). */
+function applyChange(
+  document: Json,
+  change: PipelineChange,
+  label: string,
+  context: PipelineChangeContext,
+): { document: Json; changes: MigrationChange[] } {
+  const before = structuredClone(document)
+  let returned: unknown
+  try {
+    returned = change(document as PipelineDocument, context)
+  } catch (error) {
+    throw changeFailed(label, error instanceof Error ? error.message : String(error))
+  }
+  const after = returned === undefined ? document : returned
+  if (!isRecord(after)) throw changeFailed(label, 'it returned something that is not a document object')
+  assertNotTooDeep(after)
+  const changes: MigrationChange[] = []
+  const nodesOf = (doc: Json) => (Array.isArray(doc['nodes']) ? doc['nodes'] : [])
+  const idOf = (node: unknown) => (isRecord(node) ? String(node['id']) : '')
+  const previous = new Map(nodesOf(before).map((node) => [idOf(node), node]))
+  const current = new Set<string>()
+  nodesOf(after).forEach((node, index) => {
+    const nodeId = idOf(node)
+    current.add(nodeId)
+    const old = previous.get(nodeId)
+    if (old === undefined)
+      changes.push({ kind: 'custom', path: `/nodes/${index}`, message: `${label}: added node ${nodeId}`, nodeId })
+    else if (!jsonEqual(old, node))
+      changes.push({ kind: 'custom', path: `/nodes/${index}`, message: `${label}: changed node ${nodeId}`, nodeId })
+  })
+  for (const nodeId of previous.keys()) {
+    if (!current.has(nodeId))
+      changes.push({ kind: 'custom', path: '/nodes', message: `${label}: removed node ${nodeId}`, nodeId })
+  }
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key !== 'nodes' && !jsonEqual(before[key], after[key]))
+      changes.push({ kind: 'custom', path: `/${key}`, message: `${label}: changed ${key}` })
+  }
+  return { document: after, changes }
+}
+
+/** Deep equality of JSON values, whatever the key order. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]))
+  if (!isRecord(a) || !isRecord(b)) return false
+  const keys = Object.keys(a).filter((k) => a[k] !== undefined)
+  return (
+    keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length &&
+    keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]))
+  )
+}
+
+function findUnknownComponents(document: Json, registry: ComponentRegistry): UnknownComponent[] {
+  const unknown: UnknownComponent[] = []
+  const nodes = Array.isArray(document['nodes']) ? document['nodes'] : []
+  nodes.forEach((node, index) => {
+    const data = isRecord(node) && isRecord(node['data']) ? node['data'] : {}
+    const component = data['component']
+    if (typeof component === 'string' && registry.resolve(component)) return
+    const ref = typeof component === 'string' ? parseComponentRef(component) : undefined
+    const reason: UnknownComponentReason = !ref
+      ? 'malformed-ref'
+      : registry.get(ref.type, ref.name)
+        ? 'unknown-version'
+        : 'unknown-component'
+    unknown.push({
+      nodeId: isRecord(node) ? String(node['id']) : '',
+      component: String(component),
+      path: `/nodes/${index}/data/component`,
+      reason,
+    })
+  })
+  return unknown
 }
 
 function upgradeComponents(document: Json, registry: ComponentRegistry): MigrationChange[] {
