@@ -77,7 +77,8 @@ export function field<T extends z.ZodType>(schema: T, hints: FieldHints): T {
   if (hints.placeholder !== undefined) ui.placeholder = hints.placeholder
   if (hints.secret !== undefined) ui.secret = hints.secret
   if (hints.params !== undefined) ui.params = hints.params
-  fieldHints.add(annotated, ui)
+  // field(field(schema, a), b): the hints of `a` that `b` does not override stay (a re-titled sqlExpression is SQL).
+  fieldHints.add(annotated, { ...fieldHints.get(schema), ...ui })
   return annotated
 }
 

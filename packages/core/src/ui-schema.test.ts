@@ -1,9 +1,13 @@
 import { Ajv } from 'ajv'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { doc } from '../test/fixtures.ts'
+import { compilePipeline } from './compiler.ts'
+import { createDefaultRegistry } from './components/index.ts'
+import { joinTransformer } from './components/transformers.ts'
 import { field, secretRef } from './field.ts'
 import { toJsonSchema } from './json-schema.ts'
-import { secretPaths, sqlPaths, toUiSchema } from './ui-schema.ts'
+import { paramKindPaths, secretPaths, sqlExpressionPaths, sqlPaths, toUiSchema } from './ui-schema.ts'
 
 describe('toUiSchema', () => {
   it('puts required fields first, then ungrouped optional fields, then each group together', () => {
@@ -80,6 +84,50 @@ describe('toUiSchema', () => {
     })
     expect(sqlPaths(schema)).toEqual(['/condition', '/query'])
     expect(secretPaths(schema)).toEqual(['/token'])
+  })
+})
+
+describe('hints of a field wrapped by field() again', () => {
+  it('keeps the inner hints the outer call does not override (the widget of a re-titled sql-expression)', () => {
+    const inner = field(z.string(), { widget: 'sql-expression', placeholder: 'a > 0', group: 'SQL' })
+    const schema = z.strictObject({ condition: field(inner.optional(), { title: 'Extra condition', order: 2 }) })
+    expect(sqlExpressionPaths(schema)).toEqual(['/condition'])
+    expect(toUiSchema(schema)['condition']).toEqual({
+      'ui:options': { sparkleWidget: 'sql-expression', sparkleGroup: 'SQL' },
+      'ui:placeholder': 'a > 0',
+    })
+    const regrouped = z.strictObject({ condition: field(inner, { group: 'Other' }) })
+    expect(toUiSchema(regrouped)['condition']).toEqual({
+      'ui:options': { sparkleWidget: 'sql-expression', sparkleGroup: 'Other' },
+      'ui:placeholder': 'a > 0',
+    })
+    expect(sqlExpressionPaths(regrouped)).toEqual(['/condition'])
+  })
+
+  it("treats the join's extra condition as SQL: a run parameter in it becomes a literal, not SQL text", () => {
+    expect(paramKindPaths(joinTransformer.config)).toContainEqual({ pattern: '/condition', kind: 'sql' })
+    const document = doc(
+      'join-param',
+      [
+        ['orders', 'ingestor/parquet@1', { path: '/data/orders' }],
+        ['regions', 'ingestor/parquet@1', { path: '/data/regions' }],
+        [
+          'joined',
+          'transformer/join@1',
+          { keys: [{ left: 'id', right: 'id' }], condition: 'r.region <> {{excluded}}' },
+        ],
+        ['out', 'sink/parquet@1', { path: '/data/out' }],
+      ],
+      [
+        ['orders', 'joined', 'left'],
+        ['regions', 'joined', 'right'],
+        ['joined', 'out'],
+      ],
+      { params: [{ name: 'excluded', type: 'string' }] },
+    )
+    const plan = compilePipeline(document, createDefaultRegistry(), { params: { excluded: "x' OR 1=1 OR 'y" } })
+    const step = plan.steps.find((s) => s.nodeId === 'joined' && s.kind === 'view')
+    expect(step && 'sql' in step ? step.sql : '').toContain("r.region <> 'x\\' OR 1=1 OR \\'y'")
   })
 })
 

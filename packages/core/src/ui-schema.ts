@@ -27,16 +27,18 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-function hintsOf(schema: z.ZodType) {
-  // Hints may sit on the outer schema (field(z.string().optional())) or on an inner one (field(z.string()).optional()).
+function hintsOf(schema: z.ZodType): UiHints | undefined {
+  // Hints may sit on the outer schema (field(z.string().optional())), on an inner one (field(z.string()).optional()),
+  // or on both (field(sqlExpression(...).optional(), { title })): the outer ones override, the rest is kept.
+  let merged: UiHints | undefined
   let current: z.ZodType | undefined = schema
   while (current) {
     const hints = fieldHints.get(current)
-    if (hints) return hints
+    if (hints) merged = { ...hints, ...merged }
     const def: Def = current._zod.def as Def
     current = def.innerType ?? (def.type === 'pipe' ? def.in : undefined)
   }
-  return undefined
+  return merged
 }
 
 /**
