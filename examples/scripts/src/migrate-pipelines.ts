@@ -1,17 +1,29 @@
 // Moves every pipeline of a repository to the newest document version (and each node to the newest version of its
-// component) as ONE commit on a new branch, prints the change summary, and opens a pull request when a hosting
-// provider is configured. Dry-run by default: nothing is written until --apply.
+// component), then applies changes of your own, as ONE commit on a new branch, prints the change summary, and opens a
+// pull request when a hosting provider is configured. Dry-run by default: nothing is written until --apply.
+// Pipelines that use a component the registry does not have are left as they are and listed apart.
 //
 //   node src/migrate-pipelines.ts --repo /srv/pipelines.git [--base main] [--branch migrate/v2] [--apply]
+//        [--changes ./my-changes.ts] [--components @acme/sparkle-components]
+//
+// --changes: a module whose `changes` export (or default export) is a PipelineChange or a list of them; they run on
+// every document after it is upgraded, so they only deal with the current document shape.
+// --components: a module whose exports include component definitions (or lists of them), registered beside the
+// built-ins.
 //
 // Pull requests: set SPARKLE_PR_PROVIDER (github|gitlab), SPARKLE_PR_REPO (owner/repo or project id),
 // SPARKLE_PR_TOKEN and, for GitHub Enterprise or self-hosted GitLab, SPARKLE_PR_API_URL.
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
+  type AnyComponentDefinition,
   type ComponentRegistry,
   createDefaultRegistry,
   type MigrationChange,
   migratePipeline,
+  type PipelineChange,
+  type UnknownComponent,
   validatePipeline,
 } from '@sparkle-studio/core'
 import {
@@ -33,15 +45,23 @@ export interface MigratePipelinesOptions {
   readonly branch: string
   /** Write the commit (otherwise only report). */
   readonly apply: boolean
+  /** The components documents may use. @default the built-ins */
   readonly registry?: ComponentRegistry | undefined
+  /** Changes of your own, run on each document after it is upgraded (see `migratePipeline`'s `changes`). */
+  readonly changes?: readonly PipelineChange[] | undefined
   readonly provider?: PullRequestProvider | undefined
 }
 
 /** What the migration did (or would do), with the changes per pipeline. */
 export interface MigrationReport {
   readonly result: MigrateAllResult
-  /** The document and component changes of each migrated pipeline. */
+  /** The document, component and custom changes of each migrated pipeline. */
   readonly changes: ReadonlyMap<string, readonly MigrationChange[]>
+  /**
+   * The pipelines left as they are because some of their nodes use a component the registry does not have (they
+   * would not validate): each with those nodes. They are in `result.unchanged` too, but they are not current.
+   */
+  readonly unknown: ReadonlyMap<string, readonly UnknownComponent[]>
 }
 
 /** Runs the migration over every pipeline of the repository. */
@@ -56,13 +76,19 @@ export async function migratePipelines(options: MigratePipelinesOptions): Promis
     },
   })
   const changes = new Map<string, readonly MigrationChange[]>()
+  const unknown = new Map<string, readonly UnknownComponent[]>()
   try {
     const result = await store.migrateAll({
       branch: options.branch,
       dryRun: !options.apply,
       message: 'Migrate pipelines to the newest document and component versions',
       migrate: (document, { name }) => {
-        const migrated = migratePipeline(document, registry)
+        const migrated = migratePipeline(document, registry, { changes: options.changes })
+        if (migrated.unknownComponents.length > 0) {
+          // It could not be validated, and one invalid pipeline fails the whole commit: leave it for a person.
+          unknown.set(name, migrated.unknownComponents)
+          return undefined
+        }
         if (migrated.changed) changes.set(name, migrated.changes)
         return migrated.document
       },
@@ -76,7 +102,7 @@ export async function migratePipelines(options: MigratePipelinesOptions): Promis
           }
         : {}),
     })
-    return { result, changes }
+    return { result, changes, unknown }
   } finally {
     await store.close()
   }
@@ -99,24 +125,60 @@ export function providerFromEnv(env: Readonly<Record<string, string | undefined>
   throw new Error(`SPARKLE_PR_PROVIDER must be github or gitlab, not ${kind}`)
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
 /** The change summary, as printed. */
 export function formatReport(report: MigrationReport): string {
-  const { result, changes } = report
+  const { result, changes, unknown } = report
+  const current = result.unchanged.filter((name) => !unknown.has(name)).length
   const lines = [
-    `${result.dryRun ? 'Dry run: nothing written.' : `Committed ${result.commit?.slice(0, 12)} on ${result.branch}.`} Base ${result.base} at ${result.baseRevision.slice(0, 12)}.`,
-    `${result.changed.length} pipelines migrated, ${result.unchanged.length} already current, ${result.problems.length} unreadable.`,
+    `${result.dryRun ? 'Dry run: nothing written.' : result.commit ? `Committed ${result.commit.slice(0, 12)} on ${result.branch}.` : 'Nothing to commit.'} Base ${result.base} at ${result.baseRevision.slice(0, 12)}.`,
+    `${result.changed.length} pipelines migrated, ${current} already current, ${unknown.size} left with unknown components, ${result.problems.length} unreadable.`,
   ]
   for (const p of result.changed) {
     const list = changes.get(p.name) ?? []
-    const docs = list.filter((c) => c.kind === 'document').length
-    const nodes = list.filter((c) => c.kind === 'component').length
+    const count = (kind: MigrationChange['kind']) => list.filter((c) => c.kind === kind).length
+    const custom = count('custom')
     lines.push(
-      `  ${p.name}: ${docs} document change${docs === 1 ? '' : 's'}, ${nodes} component upgrade${nodes === 1 ? '' : 's'}`,
+      `  ${p.name}: ${plural(count('document'), 'document change')}, ${plural(count('component'), 'component upgrade')}${custom > 0 ? `, ${plural(custom, 'change')} of yours` : ''}`,
     )
   }
+  for (const [name, nodes] of unknown)
+    lines.push(
+      `  ? ${name}: unknown components, left as it is: ${nodes.map((n) => `${n.nodeId} (${n.component})`).join(', ')}`,
+    )
   for (const p of result.problems) lines.push(`  ! ${p.name}: ${p.message}`)
   if (result.pullRequest) lines.push(`Pull request: ${result.pullRequest.url}`)
   return lines.join('\n')
+}
+
+/** Imports a module named on the command line: a file (relative to the working directory) or a package this script resolves. */
+function importModule(specifier: string): Promise<Record<string, unknown>> {
+  const local = specifier.startsWith('.') || isAbsolute(specifier)
+  return import(local ? pathToFileURL(resolve(specifier)).href : specifier)
+}
+
+/** The changes a `--changes` module exports: `changes` or the default export, one function or a list. */
+export async function loadChanges(specifier: string): Promise<PipelineChange[]> {
+  const module = await importModule(specifier)
+  const found = module['changes'] ?? module['default']
+  const list = Array.isArray(found) ? found : [found]
+  if (list.length === 0 || !list.every((c) => typeof c === 'function'))
+    throw new TypeError(`${specifier} must export "changes" (or a default export): a function or a list of functions`)
+  return list as PipelineChange[]
+}
+
+const isComponent = (v: unknown): v is AnyComponentDefinition =>
+  typeof v === 'object' && v !== null && typeof (v as { ref?: unknown }).ref === 'string' && 'compile' in v
+
+/** The component definitions a `--components` module exports (alone or in lists), each once, in export order. */
+export async function loadComponents(specifier: string): Promise<AnyComponentDefinition[]> {
+  const module = await importModule(specifier)
+  const byRef = new Map<string, AnyComponentDefinition>()
+  for (const value of Object.values(module))
+    for (const c of Array.isArray(value) ? value : [value]) if (isComponent(c) && !byRef.has(c.ref)) byRef.set(c.ref, c)
+  if (byRef.size === 0) throw new TypeError(`${specifier} exports no component definitions`)
+  return [...byRef.values()]
 }
 
 if (import.meta.main) {
@@ -126,10 +188,14 @@ if (import.meta.main) {
       base: { type: 'string' },
       branch: { type: 'string', default: `migrate/pipelines-${new Date().toISOString().slice(0, 10)}` },
       apply: { type: 'boolean', default: false },
+      changes: { type: 'string' },
+      components: { type: 'string' },
     },
   })
   if (!values.repo) {
-    console.error('usage: migrate-pipelines --repo <bare repository> [--base main] [--branch name] [--apply]')
+    console.error(
+      'usage: migrate-pipelines --repo <bare repository> [--base main] [--branch name] [--apply] [--changes module] [--components module]',
+    )
     process.exit(2)
   }
   const report = await migratePipelines({
@@ -137,6 +203,10 @@ if (import.meta.main) {
     base: values.base,
     branch: values.branch,
     apply: values.apply,
+    registry: values.components
+      ? createDefaultRegistry().register(...(await loadComponents(values.components)))
+      : undefined,
+    changes: values.changes ? await loadChanges(values.changes) : undefined,
     provider: providerFromEnv(process.env),
   })
   console.log(formatReport(report))
