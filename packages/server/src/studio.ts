@@ -84,6 +84,13 @@ export interface StudioOptions {
          * @default findSparkRuntime (SPARK_HOME, SPARKLE_PYTHON, an active virtualenv's pyspark, ...)
          */
         readonly runtime?: (() => Promise<SparkRuntime>) | undefined
+        /**
+         * How long the answer "Spark is missing" is kept before Spark is looked for again: health checks, previews
+         * and the worker's claims within that time reuse it (a search starts Python and Java). Once found, Spark is
+         * kept.
+         * @default 5_000
+         */
+        readonly recheckMs?: number | undefined
       }
     | undefined
   /** Values of secret references (`{ "$secret": "NAME" }`) by name, handed to the runs that use them. */
@@ -174,6 +181,23 @@ function lazy<T>(start: () => Promise<T>): () => Promise<T> {
 }
 
 /**
+ * Spark, found once and then kept; a failed search is remembered for `recheckMs` (every caller in that time gets
+ * the same error without a new search), then tried again, so Spark installed while the studio runs is picked up.
+ */
+function sparkFinder(find: () => Promise<SparkRuntime>, recheckMs: number): () => Promise<SparkRuntime> {
+  let value: Promise<SparkRuntime> | undefined
+  return () => {
+    value ??= find().catch((error: unknown) => {
+      setTimeout(() => {
+        value = undefined
+      }, recheckMs).unref()
+      throw error
+    })
+    return value
+  }
+}
+
+/**
  * Opens a studio: the pipelines repository (created or cloned when missing), the run store (migrated), and Spark,
  * found and started on first use (so a studio starts, and serves everything but previews and runs, on a machine
  * without Spark). Mount it with {@link studioRouter} (Express), {@link studioNodeHandler} or
@@ -229,7 +253,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const templates = options.templates ?? (await sampleTemplates(join(dataDir, 'sample'), join(dataDir, 'output')))
 
   const sparkOptions = options.spark ?? {}
-  const sparkRuntime = lazy(sparkOptions.runtime ?? (() => findSparkRuntime()))
+  const sparkRuntime = sparkFinder(sparkOptions.runtime ?? (() => findSparkRuntime()), sparkOptions.recheckMs ?? 5_000)
   let session: PreviewSession | undefined
   const previewSession = lazy(async () => {
     // The driver gets only the secrets a plan references, never as environment variables, and enforces the policy.

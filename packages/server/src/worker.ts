@@ -1,8 +1,19 @@
 // The run worker over a studio: claims queued runs, compiles each pipeline at its revision under the studio's policy,
-// runs it on Spark within the policy's time limit, and enqueues scheduled runs.
+// runs it on Spark within the policy's time limit, and enqueues scheduled runs. Without Spark it claims nothing.
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { type Run, RunQueue, Scheduler, type ScheduleSpec, Worker, type WorkerLogger } from '@sparkle-studio/runs'
+import { isStudioError } from '@sparkle-studio/core'
+import {
+  type Claim,
+  type ClaimRequest,
+  type Run,
+  RunQueue,
+  type RunStoreOptions,
+  Scheduler,
+  type ScheduleSpec,
+  Worker,
+  type WorkerLogger,
+} from '@sparkle-studio/runs'
 import { SparkRunExecutor } from '@sparkle-studio/spark'
 import type { Logger } from './logger.ts'
 import type { StudioParts } from './parts.ts'
@@ -43,6 +54,50 @@ function workerLogger(log: Logger): WorkerLogger {
   return { log: (level, message, fields) => log[level](message, fields ? { ...fields } : undefined) }
 }
 
+/**
+ * The queue as a worker without Spark sees it: empty. Runs stay queued (for this worker once Spark is found, or for
+ * another worker) instead of being claimed and failed. Spark is looked for before each claim; the studio keeps a
+ * missing answer for a few seconds (`spark.recheckMs`), so a claim loop polling every 2 s searches at that pace.
+ */
+class SparkReadyQueue extends RunQueue {
+  readonly #ready: () => Promise<boolean>
+
+  constructor(options: RunStoreOptions, ready: () => Promise<boolean>) {
+    super(options)
+    this.#ready = ready
+  }
+
+  override async claim(request: ClaimRequest): Promise<Claim[]> {
+    return (await this.#ready()) ? super.claim(request) : []
+  }
+}
+
+/** Whether Spark is there, logging once when it goes missing (with the fix) and once when it is found again. */
+function sparkReadiness(studio: Pick<StudioParts, 'sparkRuntime' | 'log'>): () => Promise<boolean> {
+  const log = studio.log.child({ component: 'worker' })
+  let state: 'unknown' | 'up' | 'down' = 'unknown'
+  return async () => {
+    try {
+      const runtime = await studio.sparkRuntime()
+      if (state === 'down') {
+        log.info('Spark found: claiming runs', { sparkHome: runtime.sparkHome, source: runtime.source })
+      }
+      state = 'up'
+      return true
+    } catch (error) {
+      if (state !== 'down') {
+        const details = isStudioError(error) ? (error.details as { fix?: unknown } | undefined) : undefined
+        log.warn('Spark is not available: this worker claims no runs until it is (queued runs wait)', {
+          error: error instanceof Error ? error.message : String(error),
+          ...(typeof details?.fix === 'string' ? { fix: details.fix } : {}),
+        })
+      }
+      state = 'down'
+      return false
+    }
+  }
+}
+
 /** The schedules of the pipelines on the branch: one spec per pipeline whose document has an enabled `schedule`. */
 export async function listStudioSchedules(
   { pipelines }: Pick<StudioParts, 'pipelines'>,
@@ -68,7 +123,8 @@ export async function listStudioSchedules(
 /**
  * A worker over a studio's queue, running on the studio's Spark submitter. Call `start()` to run it and `stop()` to
  * drain it. With the embedded database, run it in the studio's process; with PostgreSQL, in as many processes as
- * you like.
+ * you like. It starts without Spark: it then logs one warning with the fix, claims no runs (they stay queued) and
+ * looks for Spark again every few seconds (the studio's `spark.recheckMs`), working as soon as it is found.
  *
  * @example
  * ```ts
@@ -85,17 +141,17 @@ export async function createStudioWorker(
 ): Promise<Worker> {
   const logger = workerLogger(studio.log.child({ component: 'worker' }))
   const executor = new SparkRunExecutor({
-    // Spark is found when the first run starts: a worker without Spark starts, and fails runs with the reason.
+    // Runs are claimed only once Spark is found (SparkReadyQueue), so the submitter is there when a run starts.
     submitter: () => studio.submitter(),
     resolvePlan: (run: Run, { signal }) => studio.resolvePlan(run, { signal }),
     // Every run gets a time limit: the policy's default run time, never above its maximum.
     timeoutMs: runTimeLimitMs(studio.policy),
   })
   // Runs of one pipeline at once, across every worker on the database: enforced in the claim, not per process.
-  const queue = new RunQueue({
-    db: studio.database.db,
-    maxRunsPerPipeline: options.maxRunsPerPipeline ?? options.perPipelineConcurrency ?? 2,
-  })
+  const queue = new SparkReadyQueue(
+    { db: studio.database.db, maxRunsPerPipeline: options.maxRunsPerPipeline ?? options.perPipelineConcurrency ?? 2 },
+    sparkReadiness(studio),
+  )
   const workerId = `${hostname()}-${process.pid}`
   const scheduler =
     options.schedules === false
