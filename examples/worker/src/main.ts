@@ -3,6 +3,8 @@
 //
 //   DATABASE_URL=postgres://… SPARKLE_DATA_DIR=/srv/sparkle node src/main.ts
 //
+// Without Spark it starts anyway, warns once with the fix, and claims nothing until Spark is found (runs stay queued).
+//
 // SIGTERM or SIGINT: stop claiming, let running runs finish (up to SPARKLE_SHUTDOWN_MS, default 60 s), release the
 // rest so another worker re-attaches to them. A second signal exits at once.
 import { handleShutdownSignals } from '@sparkle-studio/runs'
