@@ -99,6 +99,7 @@ describe('csv sink options', () => {
       encoding: 'UTF-8',
       ignoreLeadingWhiteSpace: 'false',
       ignoreTrailingWhiteSpace: 'false',
+      comment: '\uffff',
       header: 'true',
     })
   })

@@ -105,6 +105,9 @@ export const csvQuoteAll = field(z.boolean().default(false), {
  */
 const UNQUOTED_EMPTY_ONLY = '\u0000'
 
+/** The comment character of writes: one no text starts with. */
+const NO_COMMENT = '\uffff'
+
 /** The dialect fields of the csv ingestor, parsed. */
 export interface CsvReadDialect {
   readonly header: boolean
@@ -175,6 +178,9 @@ export function csvWriteOptions(d: CsvWriteDialect, extra: Readonly<Record<strin
     // Spark trims values when writing unless told not to.
     ignoreLeadingWhiteSpace: 'false',
     ignoreTrailingWhiteSpace: 'false',
+    // The writer quotes a value that starts with the comment character, '#' unless set (Spark cannot turn it off):
+    // U+FFFF is a noncharacter, so values are quoted only when they need it, as Python's csv module does.
+    comment: NO_COMMENT,
   }
   // header was a field before the dialect: it has always won over extra options.
   return { ...under(options, extra), header: String(d.header) }
