@@ -1,3 +1,4 @@
+export { studioAuthoring } from './authoring.ts'
 export type { MaskMethod } from './mask-expression.ts'
 export { MASK_METHODS, maskExpression, REDACTED } from './mask-expression.ts'
 export { maskPii, maskPiiV1 } from './mask-pii.ts'

@@ -30,7 +30,7 @@ const customers = {
 }
 
 /** inline rows -> mask -> parquet: the pipeline every test compiles. */
-function pipeline(mask: Record<string, unknown>, component = maskPii.ref): PipelineDocument {
+function pipeline(mask: Record<string, unknown>, component: string = maskPii.ref): PipelineDocument {
   return {
     schemaVersion: 2,
     name: 'customers-masked',
