@@ -50,6 +50,27 @@ const OTHER: readonly (string | null)[] = [null, '', ' x ', 'plain', '"q"', 'a\r
 const HEADER = ['text', 'id', 'other']
 const rows = HOSTILE.map((text, i) => [text, String(i + 1), OTHER[i % OTHER.length] ?? null])
 
+const LEGACY_FILE = [
+  'text;n',
+  '"say \\"hi\\" twice";1',
+  '"a;b";2',
+  'NULL;3',
+  '"";4',
+  ';5',
+  '"C:\\\\temp\\\\";6',
+  '"two\nlines";7',
+  '',
+].join('\n')
+const LEGACY_ROWS = [
+  { text: 'say "hi" twice', n: 1 },
+  { text: 'a;b', n: 2 },
+  { text: null, n: 3 },
+  { text: '', n: 4 },
+  { text: null, n: 5 },
+  { text: 'C:\\temp\\', n: 6 },
+  { text: 'two\nlines', n: 7 },
+]
+
 const node = (id: string, component: string, config: Record<string, unknown>, x: number) => ({
   id,
   position: { x, y: 0 },
@@ -71,6 +92,10 @@ describe('csv ingestor and sink on real Spark: RFC 4180 files as Python writes t
     const input = join(dir.path, 'input.csv')
     await execFileAsync(runtime.python, [script, 'write', rowsFile, input, 'crlf', 'bom'])
 
+    // Another dialect: semicolons, quotes escaped with a backslash (as Spark's CSV writer does by default), NULL.
+    const legacy = join(dir.path, 'legacy.csv')
+    await writeFile(legacy, LEGACY_FILE)
+
     const document: PipelineDocument = {
       schemaVersion: 2,
       name: 'csv-round-trip',
@@ -81,10 +106,13 @@ describe('csv ingestor and sink on real Spark: RFC 4180 files as Python writes t
         // Every default: the line separator detected.
         node('auto', 'ingestor/csv@1', { path: input }, 0),
         node('auto-out', 'sink/parquet@1', { path: join(dir.path, 'auto-out'), mode: 'overwrite' }, 240),
+        node('legacy', 'ingestor/csv@1', { path: legacy, delimiter: ';', escape: '\\', nullValue: 'NULL' }, 0),
+        node('legacy-out', 'sink/parquet@1', { path: join(dir.path, 'legacy-out'), mode: 'overwrite' }, 240),
       ],
       edges: [
         { id: 'e1', source: 'src', target: 'out' },
         { id: 'e2', source: 'auto', target: 'auto-out' },
+        { id: 'e3', source: 'legacy', target: 'legacy-out' },
       ],
     }
     const plan = compilePipeline(document, createDefaultRegistry())
@@ -95,7 +123,7 @@ describe('csv ingestor and sink on real Spark: RFC 4180 files as Python writes t
       sql: `SELECT * FROM \`sparkle_${nodeId}\``,
       limit: 1000,
     })
-    const withQueries: ExecutionPlan = { ...plan, steps: [...plan.steps, query('src'), query('auto')] }
+    const withQueries: ExecutionPlan = { ...plan, steps: [...plan.steps, query('src'), query('auto'), query('legacy')] }
     result = await runPlan(withQueries, { runtime, master: 'local[1]' })
     const parts = (await readdir(join(dir.path, 'out'))).filter((f) => f.startsWith('part-'))
     expect(parts).toHaveLength(1)
@@ -121,6 +149,10 @@ describe('csv ingestor and sink on real Spark: RFC 4180 files as Python writes t
     expect(result.rows['auto']?.rows).toEqual(
       rows.map(([text, id, other]) => ({ text: lf(text ?? null), id: Number(id), other: lf(other ?? null) })),
     )
+  })
+
+  it('reads another dialect by config: semicolons, backslash escapes, NULL for null', () => {
+    expect(result.rows['legacy']?.rows).toEqual(LEGACY_ROWS)
   })
 
   it("writes byte for byte what Python's csv.writer writes for the same rows (QUOTE_MINIMAL, LF records)", async () => {
