@@ -76,6 +76,13 @@ describe('toUiSchema', () => {
     })
   })
 
+  it("puts every built-in quality check's On failure last", () => {
+    const registry = createDefaultRegistry()
+    const checks = registry.list({ type: 'quality', allVersions: true })
+    expect(checks.length).toBeGreaterThan(0)
+    for (const check of checks) expect((registry.uiSchema(check.ref)['ui:order'] as string[]).at(-1)).toBe('onFail')
+  })
+
   it('keeps the hints that validation and the compiler read', () => {
     const schema = z.strictObject({
       condition: field(z.string(), { widget: 'sql-expression' }),

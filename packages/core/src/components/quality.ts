@@ -102,8 +102,8 @@ export const rangeCheck = defineComponent({
   config: z
     .strictObject({
       column: column(),
-      min: field(z.number().refine(Number.isFinite, 'must be finite').optional(), { title: 'Minimum' }),
-      max: field(z.number().refine(Number.isFinite, 'must be finite').optional(), { title: 'Maximum' }),
+      min: field(z.number().refine(Number.isFinite, 'must be finite').optional(), { title: 'Minimum', order: 0 }),
+      max: field(z.number().refine(Number.isFinite, 'must be finite').optional(), { title: 'Maximum', order: 1 }),
       onFail,
     })
     .superRefine(checkBounds),
@@ -135,8 +135,8 @@ export const rowCountCheck = defineComponent({
   outputs: out,
   config: z
     .strictObject({
-      min: field(z.number().int().min(0).optional(), { title: 'At least' }),
-      max: field(z.number().int().min(0).optional(), { title: 'At most' }),
+      min: field(z.number().int().min(0).optional(), { title: 'At least', order: 0 }),
+      max: field(z.number().int().min(0).optional(), { title: 'At most', order: 1 }),
       onFail,
     })
     .superRefine(checkBounds),
