@@ -87,6 +87,23 @@ function requiredInsideOptional(schema: Json, path = '', chainRequired = true): 
   ]
 }
 
+/** Every subschema of a JSON Schema (properties, items, additionalProperties, anyOf and oneOf branches), with its path. */
+function* subschemas(schema: Json, path = ''): Generator<{ path: string; schema: Json }> {
+  yield { path, schema }
+  const children: [string, unknown][] = [
+    ...Object.entries((schema['properties'] ?? {}) as Json).map(([k, v]): [string, unknown] => [`/${k}`, v]),
+    ['/items', schema['items']],
+    ['/additionalProperties', schema['additionalProperties']],
+    ...[...((schema['anyOf'] ?? []) as unknown[]), ...((schema['oneOf'] ?? []) as unknown[])].map(
+      (v, i): [string, unknown] => [`/(${i})`, v],
+    ),
+  ]
+  for (const [key, child] of children) {
+    if (typeof child === 'object' && child !== null && !Array.isArray(child))
+      yield* subschemas(child as Json, path + key)
+  }
+}
+
 /** Every value of a uiSchema key, anywhere in it. */
 function uiValues(ui: unknown, key: string): unknown[] {
   if (typeof ui !== 'object' || ui === null) return []
@@ -180,6 +197,16 @@ describe.each(catalog.map((c) => [c.ref, c] as const))('%s', (ref, component) =>
       const required = (level.schema['required'] ?? []) as string[]
       expect([...order].sort(), level.path).toEqual([...properties].sort())
       expect([...order.slice(0, required.length)].sort(), level.path).toEqual([...required].sort())
+    }
+  })
+
+  it("validates every field's default and examples against the field's JSON Schema", () => {
+    for (const { path, schema: field } of subschemas(schema)) {
+      const values = [
+        ...(Object.hasOwn(field, 'default') ? [field['default']] : []),
+        ...((field['examples'] ?? []) as []),
+      ]
+      for (const value of values) expect(validator.isValid(field as RJSFSchema, value, schema), path).toBe(true)
     }
   })
 
