@@ -125,8 +125,9 @@ function fieldUiSchema(child: z.ZodType): UiSchema {
 
 /**
  * A secret reference is stored as `{ "$secret": "NAME" }`: the form edits the name, never the secret's value. Its one
- * input is a password input (`autocomplete: off`) so that nothing resembling a credential shows on screen or in a
- * screenshot; the JSON Schema labels it "Secret name" (see `secretRef`).
+ * input is a password input, because what people type there is often the secret itself and masking keeps a pasted
+ * value off the screen (validation then refuses it: not a secret name); `autocomplete: off` keeps browsers from
+ * filling in a saved password. The JSON Schema labels the input "Secret name" (see `secretRef`).
  */
 function secretUiSchema(hints: UiHints): UiSchema {
   const options: Record<string, unknown> = { sparkleWidget: 'secret' }
