@@ -17,8 +17,10 @@ Batch (one run, under spark-submit):
     {"type": "step_finished", "nodeId", "index", "durationMs", "rows"?, "checksMs"?}
     {"type": "rows", "nodeId", "schema", "rows", "truncated"}
     {"type": "check", "nodeId", "severity", "description", "failedRows"}
-    {"type": "succeeded", "durationMs"}          written after the SparkSession stopped
-    {"type": "failed", "nodeId"?, "errorClass"?, "message", "rule"?, "fix"?}   rule and fix for a refused step
+    {"type": "succeeded", "durationMs", "completedTasks"?, "totalTasks"?}   written after the SparkSession stopped
+    {"type": "failed", "nodeId"?, "errorClass"?, "message", "rule"?, "fix"?, "completedTasks"?, "totalTasks"?}
+                                                 rule and fix for a refused step
+  completedTasks/totalTasks: the application's task counts at its end, as Spark's REST API counts them.
   Every exit path writes exactly one final event (succeeded or failed); the exit code is 0 only after "succeeded".
   runner/events.schema.json describes these events and the serve messages below (tests check both sides against it).
 
@@ -1153,6 +1155,22 @@ def emit(event):
             _final_written = True
 
 
+def task_counts(spark):
+    """The application's completed and total tasks so far, counted as Spark's monitoring REST API counts them (per job,
+    skipped tasks of reused stages left out of both), from the driver's status store: the final counts of a run,
+    which nothing can ask for once the application stopped. Empty when Spark cannot say (e.g. its JVM is gone)."""
+    try:
+        sc = spark.sparkContext
+        jobs = sc._jvm.scala.jdk.javaapi.CollectionConverters.asJava(sc._jsc.sc().statusStore().jobsList(None))
+        completed = total = 0
+        for job in jobs:
+            completed += job.numCompletedTasks()
+            total += max(0, job.numTasks() - job.numSkippedTasks())
+        return {"completedTasks": completed, "totalTasks": total}
+    except Exception:  # noqa: BLE001 - the counts are optional; the run's result is not
+        return {}
+
+
 def run_steps(spark, steps, policy=None, secrets=None):
     global _running_node
     ctx = StepContext(spark, "batch", PlanGuard(spark, policy), secrets, emit=emit)
@@ -1165,7 +1183,7 @@ def run_steps(spark, steps, policy=None, secrets=None):
         try:
             outcome = run_step(ctx, step)
         except Exception as exc:  # noqa: BLE001 - every failure is reported with its node
-            emit({"type": "failed", "nodeId": node_id, **error_fields(exc)})
+            emit({"type": "failed", "nodeId": node_id, **error_fields(exc), **task_counts(spark)})
             print_traceback()
             return False
         finished = {
@@ -1278,13 +1296,14 @@ def run_batch(args):
         print_traceback()
         ok = False
     finally:
+        counts = task_counts(spark) if spark is not None and ok else {}
         if spark is not None:
             try:
                 spark.stop()
             except Exception:  # noqa: BLE001
                 print_traceback()
         if ok:
-            emit({"type": "succeeded", "durationMs": int(time.time() * 1000 - app_start)})
+            emit({"type": "succeeded", "durationMs": int(time.time() * 1000 - app_start), **counts})
         emit({"type": "failed", "message": "the runner exited without a result"})
         _events.close()
     sys.exit(0 if ok else 1)

@@ -76,7 +76,7 @@ const eventSamples: Samples<RunnerEvent> = {
     minimal: { type: 'check', ts: 1, nodeId: 'c', severity: 'error', description: 'no voids', failedRows: 0 },
   },
   succeeded: {
-    full: { type: 'succeeded', ts: 1, durationMs: 100 },
+    full: { type: 'succeeded', ts: 1, durationMs: 100, completedTasks: 7, totalTasks: 7 },
     minimal: { type: 'succeeded', ts: 1, durationMs: 100 },
   },
   failed: {
@@ -88,6 +88,8 @@ const eventSamples: Samples<RunnerEvent> = {
       message: 'the SQL calls java_method',
       rule: 'reflection',
       fix: 'remove the call',
+      completedTasks: 2,
+      totalTasks: 4,
     },
     minimal: { type: 'failed', ts: 1, message: 'the runner exited without a result' },
   },
@@ -232,6 +234,12 @@ describe('the runner against runner/events.schema.json', () => {
       expect(new Set(ok.events.map((e) => e.type))).toEqual(
         new Set(['started', 'step_started', 'step_finished', 'rows', 'check', 'succeeded']),
       )
+      // The final task counts, taken before the application stopped: every task of the run, all completed.
+      const succeeded = ok.events.at(-1)
+      expect(succeeded).toMatchObject({ type: 'succeeded', totalTasks: expect.any(Number) })
+      const counts = succeeded as { completedTasks: number; totalTasks: number }
+      expect(counts.totalTasks).toBeGreaterThan(0)
+      expect(counts.completedTasks).toBe(counts.totalTasks)
 
       const broken = await runPlan(
         { pipeline: 'broken', mode: 'run', steps: [{ nodeId: 'bad', kind: 'query', sql: 'SELECT nope', limit: 1 }] },

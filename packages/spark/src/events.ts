@@ -70,6 +70,10 @@ export type RunnerEvent =
       readonly ts: number
       /** The application's own duration, from SparkContext start to after it stopped. */
       readonly durationMs: number
+      /** Tasks completed by the application's jobs, counted at its end as Spark's REST API counts them. */
+      readonly completedTasks?: number
+      /** Tasks of the application's jobs (skipped tasks of reused stages left out), counted at its end. */
+      readonly totalTasks?: number
     }
   | {
       readonly type: 'failed'
@@ -81,6 +85,10 @@ export type RunnerEvent =
       readonly rule?: string
       /** For a step the driver refused: how to change the pipeline so that it runs. */
       readonly fix?: string
+      /** Tasks completed when the step failed (absent when Spark could not say, e.g. its JVM died). */
+      readonly completedTasks?: number
+      /** Tasks of the application's jobs when the step failed. */
+      readonly totalTasks?: number
     }
 
 /**

@@ -62,6 +62,31 @@ describe('deriveJobStatus', () => {
     expect(s.error).toBeUndefined()
   })
 
+  it("gives a job that ended the final task counts of the runner's last event", () => {
+    const done: RunnerEvent = { type: 'succeeded', ts: 9_000, durationMs: 7_100, completedTasks: 12, totalTasks: 12 }
+    expect(deriveJobStatus(snap({ events: [started, done] })).progress).toEqual({
+      completedTasks: 12,
+      totalTasks: 12,
+      activeStages: [],
+    })
+    const failed: RunnerEvent = {
+      type: 'failed',
+      ts: 9_000,
+      nodeId: 'b',
+      message: 'boom',
+      completedTasks: 3,
+      totalTasks: 5,
+    }
+    expect(deriveJobStatus(snap({ events: [started, failed] })).progress).toMatchObject({
+      completedTasks: 3,
+      totalTasks: 5,
+    })
+    // Without counts (a runner that could not ask Spark), no progress is made up.
+    expect(
+      deriveJobStatus(snap({ events: [started, { type: 'succeeded', ts: 9_000, durationMs: 1 }] })).progress,
+    ).toBeUndefined()
+  })
+
   it('waits for the process to end before a failure is final, then reports the node and Spark message', () => {
     const failed: RunnerEvent = {
       type: 'failed',

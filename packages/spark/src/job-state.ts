@@ -84,6 +84,10 @@ export function deriveJobStatus(s: JobSnapshot): JobStatus {
     if (started.driverPid !== undefined) base.driverPid = started.driverPid
   }
   if (s.exit) base.exit = { code: s.exit.code, signal: s.exit.signal }
+  // The final counts: nothing can ask the application for them once it stopped.
+  if (final && final.totalTasks !== undefined && final.completedTasks !== undefined) {
+    base.progress = { completedTasks: final.completedTasks, totalTasks: final.totalTasks, activeStages: [] }
+  }
   const finishedAt = s.exit?.at ?? s.cancel?.at ?? s.timeout?.at ?? (final ? final.ts : s.now)
   const failed = (error: JobError, at = finishedAt): JobStatus => ({ ...base, state: 'failed', error, finishedAt: at })
 

@@ -75,8 +75,9 @@ export interface SparkRunExecutorOptions<R extends ExecutedRun = ExecutedRun> {
   /** Wall-clock limit of each job. */
   readonly timeoutMs?: number | undefined
   /**
-   * Least time between two `progress` events of a run.
-   * @default 5_000
+   * Least time between two `progress` events of a run while it runs (one is written only when the counts changed;
+   * the final counts are always written when the job ends).
+   * @default 1_000
    */
   readonly progressIntervalMs?: number | undefined
 }
@@ -189,7 +190,7 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
       }
     }
     ctx.log(`re-attached to submission ${submissionId} (${status.state})`)
-    if (FINAL.has(status.state)) return outcomeOf(status, submissionId)
+    if (FINAL.has(status.state)) return finished(ctx, status, submissionId)
     return this.#follow(ctx, submissionId)
   }
 
@@ -202,7 +203,8 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
     if (ctx.signal.aborted) onAbort()
     let appId: string | undefined
     let lastProgress = 0
-    const progressEvery = this.#options.progressIntervalMs ?? 5_000
+    let lastCounts = ''
+    const progressEvery = this.#options.progressIntervalMs ?? 1_000
     let status: JobStatus | undefined
     try {
       status = await submitter.wait(submissionId, {
@@ -217,7 +219,10 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
         onStatus: (s) => {
           const now = Date.now()
           if (!s.progress || now - lastProgress < progressEvery) return
+          const counts = `${s.progress.completedTasks}/${s.progress.totalTasks}`
+          if (counts === lastCounts) return
           lastProgress = now
+          lastCounts = counts
           ctx.event('progress', { ...s.progress })
         },
       })
@@ -226,7 +231,7 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
     } finally {
       ctx.signal.removeEventListener('abort', onAbort)
     }
-    if (status && FINAL.has(status.state)) return outcomeOf(status, submissionId)
+    if (status && FINAL.has(status.state)) return finished(ctx, status, submissionId)
     if (ctx.abortCause() === 'cancel') {
       await submitter.cancel(submissionId)
       return outcomeOf(await submitter.wait(submissionId), submissionId)
@@ -242,6 +247,12 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
 
 function notStarted(ctx: RunExecutionContext): ExecutionOutcome {
   return ctx.abortCause() === 'cancel' ? { status: 'cancelled' } : { status: 'detached' }
+}
+
+/** The outcome of a job that ended, after recording its final task counts (the run's last `progress` event). */
+function finished(ctx: RunExecutionContext, status: JobStatus, submissionId: string): ExecutionOutcome {
+  if (status.progress) ctx.event('progress', { ...status.progress })
+  return outcomeOf(status, submissionId)
 }
 
 function outcomeOf(status: JobStatus, submissionId: string): ExecutionOutcome {

@@ -29,7 +29,10 @@ export interface Submission {
   readonly backend: string
 }
 
-/** Task progress of the running application, from Spark's monitoring REST API. */
+/**
+ * Task progress of an application: from Spark's monitoring REST API while it runs, the runner's final counts once it
+ * ended.
+ */
 export interface JobProgress {
   /** Tasks completed across the application's jobs. */
   readonly completedTasks: number
@@ -73,7 +76,10 @@ export interface JobStatus {
   readonly appId?: string
   /** The real Spark UI URL (read from the runner's `started` event, so a moved port is right). */
   readonly uiUrl?: string
-  /** Task progress, while the job runs and its driver's REST API answers. */
+  /**
+   * Task progress: while the job runs (from its driver's REST API, when it answers), and for a job that ended, its
+   * final counts (reported by the runner before the application stopped).
+   */
   readonly progress?: JobProgress
   /** Why the job failed (also set for `lost`). */
   readonly error?: JobError
