@@ -101,7 +101,7 @@ describe('csv ingestor and sink on real Spark: RFC 4180 files as Python writes t
       name: 'csv-round-trip',
       nodes: [
         // The file's line separator named: line breaks inside quoted fields come back exactly.
-        node('src', 'ingestor/csv@1', { path: input, lineSeparator: '\r\n' }, 0),
+        node('src', 'ingestor/csv@1', { path: input, lineSeparator: 'crlf' }, 0),
         node('out', 'sink/csv@1', { path: join(dir.path, 'out'), mode: 'overwrite' }, 240),
         // Every default: the line separator detected.
         node('auto', 'ingestor/csv@1', { path: input }, 0),

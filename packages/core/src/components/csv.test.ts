@@ -45,7 +45,7 @@ describe('csv ingestor options', () => {
         quote: "'",
         escape: '\\',
         multiLine: false,
-        lineSeparator: '\r\n',
+        lineSeparator: 'crlf',
         nullValue: 'NULL',
         encoding: 'ISO-8859-1',
         header: false,
@@ -77,7 +77,7 @@ describe('csv ingestor options', () => {
       { escape: '' },
       { escape: '\\\\' },
       { quote: '""' },
-      { lineSeparator: '\t' },
+      { lineSeparator: '\r\n' },
       { encoding: 'a b' },
     ]) {
       expect(registry.validateConfig('ingestor/csv@1', { path: '/x', ...config }).ok).toBe(false)
@@ -105,7 +105,7 @@ describe('csv sink options', () => {
   })
 
   it('writes the empty string with the configured quote, and extra options override the dialect', () => {
-    expect(writeOptions({ quote: "'", lineSeparator: '\r\n', quoteAll: true, nullValue: '\\N' })).toMatchObject({
+    expect(writeOptions({ quote: "'", lineSeparator: 'crlf', quoteAll: true, nullValue: '\\N' })).toMatchObject({
       quote: "'",
       emptyValue: "''",
       lineSep: '\r\n',

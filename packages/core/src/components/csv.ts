@@ -10,7 +10,7 @@ const dialect = 'CSV dialect'
 /** The field delimiter (Spark's `sep`). */
 export const csvDelimiter = field(z.string().min(1).max(4).default(','), {
   title: 'Delimiter',
-  description: 'Separates the fields of a record, e.g. "," ";" or a tab.',
+  description: 'Separates the fields of a record, e.g. "," or ";"; \\t is a tab.',
 })
 
 /** The quote character; empty turns quoting off. */
@@ -40,11 +40,13 @@ export const csvEncoding = field(
   { title: 'Encoding', description: 'Character set of the files, e.g. UTF-8, ISO-8859-1, UTF-16.', group: dialect },
 )
 
-/** Line separators offered when reading; `auto` detects LF, CRLF or CR from the first line. */
-export const CSV_READ_LINE_SEPARATORS = ['auto', '\n', '\r\n', '\r'] as const
+/** Line separators offered when reading, by name; `auto` detects LF, CRLF or CR from the first line. */
+export const CSV_READ_LINE_SEPARATORS = ['auto', 'lf', 'crlf', 'cr'] as const
 
-/** Line separators offered when writing. */
-export const CSV_WRITE_LINE_SEPARATORS = ['\n', '\r\n'] as const
+/** Line separators offered when writing, by name. */
+export const CSV_WRITE_LINE_SEPARATORS = ['lf', 'crlf'] as const
+
+const LINE_SEPARATORS = { lf: '\n', crlf: '\r\n', cr: '\r' } as const
 
 /** The line separator of files read. */
 export const csvReadLineSeparator = field(z.enum(CSV_READ_LINE_SEPARATORS).default('auto'), {
@@ -56,7 +58,7 @@ export const csvReadLineSeparator = field(z.enum(CSV_READ_LINE_SEPARATORS).defau
 })
 
 /** The line separator of files written. */
-export const csvWriteLineSeparator = field(z.enum(CSV_WRITE_LINE_SEPARATORS).default('\n'), {
+export const csvWriteLineSeparator = field(z.enum(CSV_WRITE_LINE_SEPARATORS).default('lf'), {
   title: 'Line separator',
   description:
     'Ends each record. With CRLF, Spark also writes a line feed inside a quoted value as CRLF: keep LF (the ' +
@@ -156,7 +158,7 @@ export function csvReadOptions(d: CsvReadDialect, extra: Readonly<Record<string,
     emptyValue: '',
     encoding: d.encoding,
   }
-  if (d.lineSeparator !== 'auto') options['lineSep'] = d.lineSeparator
+  if (d.lineSeparator !== 'auto') options['lineSep'] = LINE_SEPARATORS[d.lineSeparator]
   // header and sep were fields before the dialect: they have always won over extra options.
   return { ...under(options, extra), header: String(d.header), sep: d.delimiter }
 }
@@ -170,7 +172,7 @@ export function csvWriteOptions(d: CsvWriteDialect, extra: Readonly<Record<strin
     // Quote a value holding a quote (and double the quote): RFC 4180.
     escapeQuotes: 'true',
     quoteAll: String(d.quoteAll),
-    lineSep: d.lineSeparator,
+    lineSep: LINE_SEPARATORS[d.lineSeparator],
     nullValue: d.nullValue,
     // The empty string, told apart from null: a quoted empty field.
     emptyValue: d.quote + d.quote,
