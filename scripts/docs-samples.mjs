@@ -6,6 +6,9 @@
 //                         file line for line, and the file itself is type-checked by its own package
 //   ```ts nocheck         not checked (use rarely, and say why in the text)
 //
+// A sample whose first line is `// <name>.ts` is a module other samples of its guide import as `./<name>.ts`: it is
+// written as docs/.samples/<guide folder>/<name>.ts (one name per folder).
+//
 // Each sample file keeps the line numbers of its guide, so a tsc error at docs/.samples/guides/concepts-40.ts(44,7)
 // is line 44 of docs/guides/concepts.md.
 //
@@ -74,6 +77,7 @@ let written = 0
 let excerpts = 0
 let unchecked = 0
 const guides = new Set()
+const named = new Map()
 for (const file of await markdownFiles(docs)) {
   const name = relative(docs, file)
   let blocks
@@ -114,7 +118,18 @@ for (const file of await markdownFiles(docs)) {
     // Blank lines up to the fence keep the guide's line numbers; `export {}` makes every sample its own module.
     const header = `// ${where}`
     const padding = '\n'.repeat(block.line - 1)
-    const target = join(outDir, `${name.replace(/\.md$/, '')}-${block.line}.ts`)
+    const own = /^\/\/ ([\w.-]+\.ts)\s*$/.exec(block.code.split('\n')[0] ?? '')?.[1]
+    const target = own
+      ? join(outDir, dirname(name), own)
+      : join(outDir, `${name.replace(/\.md$/, '')}-${block.line}.ts`)
+    if (own) {
+      const other = named.get(target)
+      if (other) {
+        problems.push(`${where}: ${own} is also the name of the sample at ${other}`)
+        continue
+      }
+      named.set(target, where)
+    }
     await mkdir(dirname(target), { recursive: true })
     await writeFile(target, `${header}${padding}\n${block.code}\nexport {}\n`)
     written++

@@ -1,0 +1,271 @@
+// docs/guides/embedding.md and docs/guides/browser-client.md, as a reader runs them, in a project that installed the
+// packed packages with npm: the guide's Express server on real Spark (pyspark from an active virtualenv, no SPARK_HOME,
+// no SPARKLE_PYTHON), its client script, every example of the browser guide against that server (and its client
+// module bundled for a browser), then, with the server stopped, the scripts that open the same data folder: the use
+// cases without HTTP, and the nightly script on Spark found through SPARK_HOME. One file, so one server and one warm
+// Spark serve both guides.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { runNode, sparkEnv } from '../consumer-project.ts'
+import { Guide } from '../guide.ts'
+import { assertNoProcessLeft, type ServerProcess, startNodeServer, stopNodeServer } from '../processes.ts'
+import { guideDir, itAccountsForEveryBlock, itInstallsWhatItImports, ownFileName, writeBlock } from './lib.ts'
+
+/** The part of esbuild's JS API the bundle test calls. */
+interface Esbuild {
+  build(options: Readonly<Record<string, unknown>>): Promise<{
+    readonly errors: readonly { readonly text: string }[]
+    readonly outputFiles: readonly { readonly text: string }[]
+    readonly metafile: { readonly inputs: Readonly<Record<string, unknown>> }
+  }>
+  /** Ends esbuild's service process. */
+  stop(): Promise<void> | void
+}
+
+const embedding = new Guide('embedding.md')
+const browser = new Guide('browser-client.md')
+const BROWSER_BASE_URL = 'https://studio.example.com'
+const BUDGET_BYTES = 15 * 1024
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (typeof address !== 'object' || address === null) throw new Error('no port')
+  return address.port
+}
+
+embedding.notRun(
+  '## Who is calling',
+  0,
+  "createStudio's authentication options, with `sessionUser` standing for the host's own session lookup and a JWT " +
+    'issuer the test cannot have; the bearer-key path it describes is what every request of this file uses',
+)
+
+describe('guides: embedding, and the browser client against its server', () => {
+  itInstallsWhatItImports(embedding)
+  itInstallsWhatItImports(browser)
+
+  const dataDir = () => join(inject('consumerRoot'), 'embedding-data')
+
+  describe("the Express server of 'Express: the API in one line'", () => {
+    let server: ServerProcess | undefined
+    let port = 0
+    let token = ''
+    /** The `data` of an API answer, with the admin key. */
+    const api = async (path: string): Promise<unknown> => {
+      const answer = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(answer.status, path).toBe(200)
+      return ((await answer.json()) as { data: unknown }).data
+    }
+    /** Runs a browser guide block in Node, pointed at the server, with what it declares supplied. */
+    const runBrowserBlock = async (heading: string, index: number, supply: Record<string, string> = {}) => {
+      const file = await writeBlock(
+        browser,
+        browser.run(heading, index),
+        `${heading.slice(3).replace(/\W+/g, '-')}.ts`,
+        supply,
+      )
+      return runNode(file, { cwd: await guideDir(browser), env: sparkEnv('virtualenv', { SPARKLE_TOKEN: token }) })
+    }
+
+    beforeAll(async () => {
+      const file = await writeBlock(embedding, embedding.run('## Express: the API in one line', 0), 'server.ts')
+      port = await freePort()
+      server = await startNodeServer(file, {
+        cwd: await guideDir(embedding),
+        env: sparkEnv('virtualenv', { DATA_DIR: dataDir(), PORT: String(port) }),
+        ready: /listening on/,
+        timeoutMs: 180_000,
+      })
+      // The first start created an admin key, printed it once and kept it in a 0600 file.
+      const keyFile = join(dataDir(), 'admin-key')
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+      token = readFileSync(keyFile, 'utf8').trim()
+      expect(server.output()).toContain(token)
+    })
+
+    afterAll(async () => {
+      if (!server) return
+      try {
+        await stopNodeServer(server, 60_000)
+      } finally {
+        await assertNoProcessLeft(dataDir(), 30_000)
+      }
+    })
+
+    it('serves the API, Spark found in the active virtualenv, anonymous callers refused', async () => {
+      expect((await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`)).status).toBe(401)
+      const health = (await api('/health')) as { checks?: Record<string, unknown> }
+      expect(health.checks?.['spark'], JSON.stringify(health)).toMatchObject({ ok: true })
+      expect(health.checks?.['git']).toMatchObject({ ok: true })
+      expect(health.checks?.['database']).toMatchObject({ ok: true, dialect: 'pglite' })
+    })
+
+    it("runs the guide's client script: creates daily-revenue, previews every node, runs it to success", async () => {
+      const file = await writeBlock(embedding, embedding.run('## Express: the API in one line', 1), 'client.ts')
+      const env = sparkEnv('virtualenv', { SPARKLE_URL: `http://127.0.0.1:${port}`, SPARKLE_TOKEN: token })
+      const { stdout } = await runNode(file, { cwd: await guideDir(embedding), env })
+      expect(stdout, server?.output()).toMatch(/^created daily-revenue at [0-9a-f]{40}$/m)
+      for (const node of ['orders', 'paid', 'revenue'])
+        expect(stdout).toMatch(new RegExp(`^${node}: [1-9]\\d* rows$`, 'm'))
+      expect(stdout, `${stdout}\n${server?.output()}`).toMatch(/^run \S+ succeeded$/m)
+      const output = join(dataDir(), 'output', 'daily_revenue', 'ds=2026-11-01')
+      expect(existsSync(join(output, '_SUCCESS')), output).toBe(true)
+      expect(readdirSync(output).some((f) => f.endsWith('.parquet'))).toBe(true)
+
+      // Run again, as a reader does: the pipeline exists, so it is not created twice.
+      const again = await runNode(file, { cwd: await guideDir(embedding), env })
+      expect(again.stdout).not.toContain('created')
+      expect(again.stdout).toMatch(/^run \S+ succeeded$/m)
+    })
+
+    it("bundles the browser guide's client module for a browser within 15 KB gzipped, without zod or Node built-ins", async () => {
+      const connect = browser.run('## Connect', 0)
+      expect(ownFileName(connect)).toBe('studio-client.ts')
+      const entry = await writeBlock(browser, connect, 'bundle-entry.ts', {
+        getAccessToken: "const getAccessToken = async () => sessionStorage.getItem('sparkle-token') ?? ''",
+      })
+      const app = inject('consumerApp')
+      const esbuild = createRequire(join(app, 'package.json'))('esbuild') as Esbuild
+      const result = await esbuild
+        .build({
+          absWorkingDir: app,
+          entryPoints: [entry],
+          platform: 'browser',
+          bundle: true,
+          minify: true,
+          format: 'esm',
+          write: false,
+          metafile: true,
+          logLevel: 'silent',
+        })
+        .finally(() => esbuild.stop())
+      expect(result.errors).toEqual([])
+      const inputs = Object.keys(result.metafile.inputs)
+      expect(inputs).toContain('node_modules/@sparkle-studio/client/dist/index.js')
+      expect(inputs.filter((f) => !f.startsWith('node_modules/') && !f.endsWith('bundle-entry.ts'))).toEqual([])
+      const code = result.outputFiles[0]?.text ?? ''
+      for (const zodMarker of ['ZodType', '$ZodType', 'toJSONSchema']) expect(code, zodMarker).not.toContain(zodMarker)
+      expect(code).not.toContain('node:')
+      expect(code).not.toContain('require(')
+      const gzipped = gzipSync(code).length
+      expect(gzipped).toBeLessThan(BUDGET_BYTES)
+      console.log(
+        `client bundle (packed, esbuild): ${code.length} bytes minified, ${gzipped} gzipped (budget ${BUDGET_BYTES})`,
+      )
+    })
+
+    it("browser guide, Connect: the client module, pointed at the server, with the signed-in user's key", async () => {
+      const connect = browser.run('## Connect', 0)
+      expect(connect.code).toContain(BROWSER_BASE_URL)
+      const pointed = { ...connect, code: connect.code.replaceAll(BROWSER_BASE_URL, `http://127.0.0.1:${port}`) }
+      await writeBlock(browser, pointed, 'studio-client.ts', {
+        getAccessToken: "const getAccessToken = async (): Promise<string> => process.env['SPARKLE_TOKEN'] ?? ''",
+      })
+    })
+
+    it('browser guide: builds the palette and a form, validates a config on the server', async () => {
+      const { stdout } = await runBrowserBlock('## Build the palette and the forms', 0)
+      expect(stdout).toMatch(/^Clean \d+$/m)
+      expect(stdout).toContain('transformer/filter@1')
+      expect(stdout).toMatch(/^true \{ condition: "status = 'paid'" \} \[\]$/m)
+    })
+
+    it('browser guide: opens daily-revenue and saves it under its blob, one commit', async () => {
+      const { stdout } = await runBrowserBlock('## Open and save a pipeline without losing updates', 0)
+      expect(stdout).toMatch(/^editing daily-revenue at [0-9a-f]{40}$/m)
+      expect(stdout).toMatch(/^commit [0-9a-f]{40} by .+; next save sends "?[0-9a-f]{40}"?$/m)
+      const saved = (await api('/pipelines/daily-revenue')) as { document: { description?: string } }
+      expect(saved.document.description).toBe('Paid orders per customer and day')
+    })
+
+    const draft =
+      "const draft: PipelineDocument = (await (await import('./studio-client.ts')).client.getPipeline({ params: { name: 'daily-revenue' } })).document"
+
+    it('browser guide: validates a draft in the page with the same registry as the server', async () => {
+      const { stdout } = await runBrowserBlock('## Open and save a pipeline without losing updates', 1, { draft })
+      expect(stdout).toMatch(/^0 problems \[\]$/m)
+    })
+
+    it("browser guide: previews a draft on the server's warm Spark session", async () => {
+      const { stdout } = await runBrowserBlock('## Preview while editing', 0, { draft })
+      expect(stdout).toMatch(/^orders \[/m)
+      expect(stdout).toMatch(/^revenue \[/m)
+      expect(stdout).toMatch(/^\d+ nodes in \d+ ms$/m)
+      expect(stdout).not.toMatch(/UPSTREAM_FAILED|AnalysisException/)
+    })
+
+    it('browser guide: runs daily-revenue and follows it to the end', async () => {
+      const buttons = 'const $1 = new EventTarget() // stands for the button; nobody clicks it here'
+      const { stdout } = await runBrowserBlock('## Run and follow', 0, {
+        cancelButton: buttons.replace('$1', 'cancelButton'),
+        closeButton: buttons.replace('$1', 'closeButton'),
+      })
+      expect(stdout).toMatch(/^status running$/m)
+      expect(stdout).toMatch(/^finished succeeded$/m)
+      expect(stdout).toMatch(/^succeeded /m)
+    })
+
+    it('browser guide: the errors example reaches the server without an error', async () => {
+      const { stdout, stderr } = await runBrowserBlock('## Errors', 0)
+      expect(`${stdout}${stderr}`).toBe('')
+    })
+  })
+
+  it("'Without HTTP': the use cases on the stopped server's data folder queue a run of every pipeline", async () => {
+    const file = await writeBlock(embedding, embedding.run('## Without HTTP', 0), 'without-http.ts')
+    const { stdout } = await runNode(file, {
+      cwd: await guideDir(embedding),
+      env: sparkEnv('virtualenv', { DATA_DIR: dataDir() }),
+    })
+    expect(stdout.trim()).toMatch(/^queued \S+ for daily-revenue$/)
+  })
+
+  it("'A script': runs daily-revenue for 2026-11-02 from the repository, Spark found through SPARK_HOME", async () => {
+    const file = await writeBlock(embedding, embedding.run('## A script', 0), 'nightly.ts')
+    const { stdout } = await runNode(file, {
+      cwd: await guideDir(embedding),
+      env: sparkEnv('SPARK_HOME', { DATA_DIR: dataDir() }),
+      args: ['daily-revenue', '2026-11-02'],
+    })
+    expect(stdout).toMatch(/^daily-revenue 2026-11-02 at [0-9a-f]{12}: succeeded, application local-\S+$/m)
+    const output = join(dataDir(), 'output', 'daily_revenue', 'ds=2026-11-02')
+    expect(existsSync(join(output, '_SUCCESS')), output).toBe(true)
+  })
+
+  it("'Without Express': the same API on node:http and as a fetch handler", async () => {
+    const file = await writeBlock(embedding, embedding.run('## Without Express', 0), 'without-express.ts')
+    const data = join(inject('consumerRoot'), 'embedding-node-http')
+    const port = await freePort()
+    const server = await startNodeServer(file, {
+      cwd: await guideDir(embedding),
+      env: sparkEnv('virtualenv', { DATA_DIR: data, PORT: String(port) }),
+      ready: /^200 \{/m,
+      timeoutMs: 120_000,
+    })
+    try {
+      const live = await fetch(`http://127.0.0.1:${port}/api/v1/health`)
+      expect(live.status).toBe(200)
+      const key = readFileSync(join(data, 'admin-key'), 'utf8').trim()
+      const list = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, {
+        headers: { authorization: `Bearer ${key}` },
+      })
+      expect(list.status).toBe(200)
+      expect(((await list.json()) as { data: unknown }).data).toEqual([])
+    } finally {
+      await stopNodeServer(server, 30_000)
+      await assertNoProcessLeft(data, 30_000)
+    }
+  })
+
+  itAccountsForEveryBlock(embedding)
+  itAccountsForEveryBlock(browser)
+})
