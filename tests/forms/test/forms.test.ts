@@ -237,4 +237,11 @@ it('omits an optional secret from an example: the JDBC connection validates with
   const empty = { ...(config as Json), password: {} }
   expect(validator.validateFormData(empty, connection.schema as RJSFSchema).errors).not.toEqual([])
   expect(registry.validateConfig(connection.ref, empty).ok).toBe(false)
+  // A name typed and erased: Ajv counts the key and lets it through, the registry refuses it (docs/reference/forms.md).
+  const erased = { ...(config as Json), password: { $secret: undefined } }
+  expect(validator.validateFormData(erased, connection.schema as RJSFSchema).errors).toEqual([])
+  expect(registry.validateConfig(connection.ref, erased)).toMatchObject({
+    ok: false,
+    issues: [expect.objectContaining({ path: '/password/$secret' })],
+  })
 })
