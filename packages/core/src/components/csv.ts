@@ -1,7 +1,7 @@
 // The CSV dialect of the csv ingestor and sink: RFC 4180 by default (what Python's csv module, Excel and most tools
 // write), mapped onto Spark's CSV options. Spark's own defaults are not RFC 4180: it escapes quotes with a backslash
-// (so `"say ""hi"""` comes back with the quotes doubled), reads one record per line, reads `""` as null, and trims
-// leading and trailing spaces when writing.
+// (so `"say ""hi"""` comes back with every quote still in it), reads one record per line, reads `""` as null, and
+// trims leading and trailing spaces when writing.
 import { z } from 'zod'
 import { field } from '../field.ts'
 
