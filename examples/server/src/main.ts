@@ -3,6 +3,7 @@
 import type { Server } from 'node:http'
 import { generateOpenApi } from '@sparkle-studio/core/contract'
 import {
+  answerClientErrors,
   createLogger,
   createStudio,
   createStudioWorker,
@@ -43,6 +44,8 @@ export async function startServer(
 
   const app = express()
   app.disable('x-powered-by')
+  // The API sets its own entity tags (a pipeline's blob id); Express's body hash would name no version the API knows.
+  app.set('etag', false)
   app.use('/api/v1', studioRouter(studio, handlerOptions(config)))
   // The docs page and the OpenAPI document are public (they describe the API, they hold no data), with a CSP that
   // lets only the page's own assets run.
@@ -86,6 +89,8 @@ export async function startServer(
     const s = app.listen(config.port, config.host, () => resolve(s))
     s.once('error', reject)
   })
+  // A URL or headers past Node's limit get the API's error envelope (431), not Node's empty answer.
+  answerClientErrors(server)
   const address = server.address()
   const url = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`
   log.info('server listening', { url, docs: `${url}/docs`, repo: config.repoDir, worker: config.worker })

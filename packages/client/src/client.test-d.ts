@@ -14,6 +14,28 @@ void client.getPipeline()
 // @ts-expect-error unknown body fields are rejected
 void client.run({ body: { pipeline: 'x', nope: 1 } })
 
+// Saves and deletes: the ETag read (If-Match), create-only (If-None-Match: *), or an explicit force.
+expectTypeOf(client.savePipeline).toBeCallableWith({
+  params: { name: 'orders' },
+  headers: { 'if-match': '"0123"' },
+  body: { document: {} },
+})
+expectTypeOf(client.savePipeline).toBeCallableWith({
+  params: { name: 'orders' },
+  headers: { 'if-none-match': '*' },
+  body: { document: {} },
+})
+expectTypeOf(client.savePipeline).toBeCallableWith({
+  params: { name: 'orders' },
+  query: { force: true },
+  body: { document: {} },
+})
+expectTypeOf(client.deletePipeline).toBeCallableWith({ params: { name: 'orders' }, query: { force: true } })
+// @ts-expect-error If-None-Match on a save only takes `*`
+void client.savePipeline({ params: { name: 'o' }, headers: { 'if-none-match': '"x"' }, body: { document: {} } })
+// @ts-expect-error force is a boolean (or the 'true'/'false' of a URL)
+void client.deletePipeline({ params: { name: 'o' }, query: { force: 1 } })
+
 // Outputs: inferred from the contract's response schemas.
 expectTypeOf(client.getPipeline).returns.resolves.toHaveProperty('blob').toEqualTypeOf<string>()
 expectTypeOf(client.run)

@@ -138,6 +138,9 @@ describe('createStudioClient (against a loopback HTTP server)', () => {
       [401, 'UNAUTHORIZED', ApiAuthError],
       [403, 'FORBIDDEN', ApiAuthError],
       [429, 'RATE_LIMITED', ApiRateLimitError],
+      [428, 'PRECONDITION_REQUIRED', ApiConflictError],
+      [409, 'GIT_NO_REMOTE', ApiConflictError],
+      [431, 'HEADERS_TOO_LARGE', ApiValidationError],
     ] as const
     for (const [status, code, Class] of cases) {
       const error = toApiError(status, { success: false, error: { code, message: 'm' } })
@@ -155,6 +158,9 @@ describe('createStudioClient (against a loopback HTTP server)', () => {
     expect(bare).toMatchObject({ code: 'RATE_LIMITED', retryAfterS: undefined })
     expect(toApiError(401, 'Unauthorized')).toBeInstanceOf(ApiAuthError)
     expect(toApiError(404, undefined)).toMatchObject({ code: 'BAD_REQUEST' })
+    // Node answers an oversized URL itself when no envelope handler is installed: still a typed error.
+    expect(toApiError(431, '')).toMatchObject({ name: 'ApiValidationError', code: 'HEADERS_TOO_LARGE' })
+    expect(toApiError(428, undefined)).toMatchObject({ name: 'ApiConflictError', code: 'PRECONDITION_REQUIRED' })
   })
 
   it('reads Retry-After as seconds or an HTTP date', () => {

@@ -38,8 +38,9 @@ export class ApiError extends StudioError {
 }
 
 /**
- * The request was invalid as sent (`VALIDATION_FAILED`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `SECRET_IN_PLAINTEXT`,
- * `UNSUPPORTED_MEDIA_TYPE`, `METHOD_NOT_ALLOWED`); `details.issues` lists the problems when there are several.
+ * The request was invalid as sent (`VALIDATION_FAILED`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `HEADERS_TOO_LARGE`,
+ * `SECRET_IN_PLAINTEXT`, `UNSUPPORTED_MEDIA_TYPE`, `METHOD_NOT_ALLOWED`); `details.issues` lists the problems when there
+ * are several.
  */
 export class ApiValidationError extends ApiError {
   override name = 'ApiValidationError'
@@ -48,7 +49,12 @@ export class ApiValidationError extends ApiError {
 export class ApiNotFoundError extends ApiError {
   override name = 'ApiNotFoundError'
 }
-/** A lost update was prevented, or the state does not allow it (`CONFLICT`, 409). */
+/**
+ * A lost update was prevented, or the state does not allow it: `CONFLICT` (409: the version you sent is stale),
+ * `PRECONDITION_REQUIRED` (428: a save or delete of an existing pipeline without the version you read; send
+ * `headers: { 'if-match': blob }`, or `query: { force: true }` to overwrite), and the git conflicts
+ * (`GIT_MERGE_CONFLICT`, `GIT_REMOTE_REJECTED`, `GIT_NO_REMOTE`).
+ */
 export class ApiConflictError extends ApiError {
   override name = 'ApiConflictError'
 }
@@ -142,7 +148,9 @@ export function isApiError(error: unknown): error is ApiError {
 const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
+  428: 'PRECONDITION_REQUIRED',
   429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
 }
 
 /**
@@ -168,11 +176,16 @@ export function toApiError(status: number, body: unknown, requestId?: string, op
     code === 'SECRET_IN_PLAINTEXT' ||
     code === 'PAYLOAD_TOO_LARGE' ||
     code === 'UNSUPPORTED_MEDIA_TYPE' ||
-    code === 'METHOD_NOT_ALLOWED'
+    code === 'METHOD_NOT_ALLOWED' ||
+    code === 'HEADERS_TOO_LARGE'
       ? ApiValidationError
       : code === 'NOT_FOUND'
         ? ApiNotFoundError
-        : code === 'CONFLICT' || code === 'GIT_MERGE_CONFLICT' || code === 'GIT_REMOTE_REJECTED'
+        : code === 'CONFLICT' ||
+            code === 'PRECONDITION_REQUIRED' ||
+            code === 'GIT_MERGE_CONFLICT' ||
+            code === 'GIT_REMOTE_REJECTED' ||
+            code === 'GIT_NO_REMOTE'
           ? ApiConflictError
           : code === 'UNAUTHORIZED' || code === 'FORBIDDEN' || code === 'MISDIRECTED_REQUEST'
             ? ApiAuthError

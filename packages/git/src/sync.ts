@@ -21,8 +21,8 @@ export interface BranchInfo {
 export interface BranchStatus {
   /** Branch name. */
   readonly branch: string
-  /** The remote compared with. */
-  readonly remote: string
+  /** The remote compared with; `null` when the repository has no such remote configured. */
+  readonly remote: string | null
   /** Local head; `null` before the first commit. */
   readonly commit: string | null
   /** The remote-tracking head (as of the last fetch); `null` when the remote has no such branch. */
@@ -31,8 +31,11 @@ export interface BranchStatus {
   readonly ahead: number
   /** Remote commits the branch lacks. */
   readonly behind: number
-  /** The summary: push when `ahead`, pull when `behind`, pull (rebase) then push when `diverged`. */
-  readonly state: 'up-to-date' | 'ahead' | 'behind' | 'diverged' | 'no-remote-branch' | 'empty'
+  /**
+   * The summary: push when `ahead`, pull when `behind`, pull (rebase) then push when `diverged`; `no-remote` when the
+   * repository has no remote to sync with (`ahead` then counts every commit of the branch).
+   */
+  readonly state: 'up-to-date' | 'ahead' | 'behind' | 'diverged' | 'no-remote-branch' | 'no-remote' | 'empty'
 }
 
 /** Options of `pull`. */
@@ -170,6 +173,30 @@ export async function deleteBranch(
     throw new StudioError('CONFLICT', `branch ${name} changed while it was being deleted: try again`, { name })
 }
 
+/** True when the repository has `remote` configured (a URL in its config). */
+export async function hasRemote(
+  repo: GitRepository,
+  remote: string,
+  signal?: AbortSignal | undefined,
+): Promise<boolean> {
+  const out = await repo.git(['config', '--get', `remote.${remote}.url`], { okCodes: [1], signal })
+  return out.code === 0 && out.stdout.trim() !== ''
+}
+
+/**
+ * Checks that the repository has `remote` before a fetch or a push, so that a store without one answers a typed error
+ * rather than git's message about access rights.
+ * @throws StudioError `GIT_NO_REMOTE` with details `{ remote }`.
+ */
+export async function assertRemote(repo: GitRepository, remote: string, signal?: AbortSignal | undefined) {
+  if (!(await hasRemote(repo, remote, signal)))
+    throw new StudioError(
+      'GIT_NO_REMOTE',
+      `the repository has no remote "${remote}" to sync with: clone it from one (SPARKLE_REMOTE in the example server) or add it with git remote add`,
+      { remote },
+    )
+}
+
 /** Fetches one branch into its remote-tracking ref; answers false when the remote has no such branch. */
 export async function fetchBranch(
   repo: GitRepository,
@@ -178,6 +205,7 @@ export async function fetchBranch(
   signal?: AbortSignal | undefined,
 ): Promise<boolean> {
   assertBranchName(branch)
+  await assertRemote(repo, remote, signal)
   try {
     await porcelain(repo.gitDir, signal, repo.onGitProcess).fetch(
       remote,
@@ -215,11 +243,12 @@ export async function branchStatus(
     readonly signal?: AbortSignal | undefined
   },
 ): Promise<BranchStatus> {
-  const { branch, remote, signal } = options
+  const { branch, signal } = options
   assertBranchName(branch)
-  if (options.fetch) await fetchBranch(repo, remote, branch, signal)
+  if (options.fetch) await fetchBranch(repo, options.remote, branch, signal)
+  const remote = (await hasRemote(repo, options.remote, signal)) ? options.remote : null
   const commit = await repo.resolveCommit(`${heads}${branch}`, signal)
-  const remoteCommit = await repo.resolveCommit(remoteRef(remote, branch), signal)
+  const remoteCommit = remote ? await repo.resolveCommit(remoteRef(remote, branch), signal) : null
   const base = { branch, remote, commit, remoteCommit }
   if (!commit) {
     const behind = remoteCommit ? Number((await repo.git(['rev-list', '--count', remoteCommit], { signal })).stdout) : 0
@@ -227,7 +256,7 @@ export async function branchStatus(
   }
   if (!remoteCommit) {
     const ahead = Number((await repo.git(['rev-list', '--count', commit], { signal })).stdout.trim())
-    return { ...base, ahead, behind: 0, state: 'no-remote-branch' }
+    return { ...base, ahead, behind: 0, state: remote ? 'no-remote-branch' : 'no-remote' }
   }
   const [ahead, behind] = await countBetween(repo, commit, remoteCommit, signal)
   const state = ahead && behind ? 'diverged' : ahead ? 'ahead' : behind ? 'behind' : 'up-to-date'
@@ -377,6 +406,7 @@ export async function push(repo: GitRepository, options: PushOptions): Promise<P
   const ref = `${heads}${branch}`
   const commit = await repo.resolveCommit(ref, signal)
   if (!commit) throw new StudioError('NOT_FOUND', `branch ${branch} has no commits to push`, { branch })
+  await assertRemote(repo, remote, signal)
   const before = await repo.resolveCommit(remoteRef(remote, branch), signal)
   try {
     await porcelain(repo.gitDir, signal, repo.onGitProcess).push(remote, `${ref}:${ref}`, ['--porcelain'])

@@ -122,7 +122,7 @@ describe('authentication and roles on every route', () => {
       for (const role of ROLES) {
         const { status, text } = await call(name, route, secrets[role])
         if (hasRole({ role }, route.role)) {
-          // Its normal answer for this set-up (a 404 for the missing id, SPARK_UNAVAILABLE without Spark, GIT_FAILED
+          // Its normal answer for this set-up (a 404 for the missing id, SPARK_UNAVAILABLE without Spark, GIT_NO_REMOTE
           // for a pull with no remote): anything but an authentication or role refusal.
           expect([401, 403], `${name} as ${role}: ${text.slice(0, 200)}`).not.toContain(status)
           counts.allowed++

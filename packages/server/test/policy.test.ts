@@ -105,7 +105,10 @@ describe('the execution policy in a studio', () => {
     )
     expect(issuesOf(outOfRange)).toContainEqual(expect.objectContaining({ code: 'conf_value_not_allowed' }))
     const allowed = { ...before.document, spark: { conf: { 'spark.sql.shuffle.partitions': '8' } } }
-    await studio.api.savePipeline({ params: { name: 'orders' }, body: { document: allowed } }, { principal: editor })
+    await studio.api.savePipeline(
+      { params: { name: 'orders' }, headers: { 'if-match': `"${before.blob}"` }, body: { document: allowed } },
+      { principal: editor },
+    )
     const validated = await studio.api.validatePipeline(
       { params: { name: 'orders' }, body: { document: { ...before.document, spark: document.spark } } },
       { principal: viewer },
@@ -123,7 +126,10 @@ describe('the execution policy in a studio', () => {
     expect(JSON.stringify(issuesOf(error))).toContain('/schedule')
     expect((await studio.pipelines.get('orders')).blob).toBe(before.blob)
     const hourly = { ...before.document, schedule: { cron: '0 * * * *' } }
-    await studio.api.savePipeline({ params: { name: 'orders' }, body: { document: hourly } }, { principal: editor })
+    await studio.api.savePipeline(
+      { params: { name: 'orders' }, headers: { 'if-match': `"${before.blob}"` }, body: { document: hourly } },
+      { principal: editor },
+    )
   })
 
   it('compiles a backfill before it creates partitions: a pipeline that cannot run creates nothing', async () => {

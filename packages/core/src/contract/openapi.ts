@@ -4,6 +4,7 @@ import { API_BASE_PATH } from '../routes/route-info.ts'
 import { SDK_VERSION } from '../version.ts'
 import { type AnyRoute, ErrorBodySchema, successEnvelope } from './route.ts'
 import { api } from './routes.ts'
+import { wireSchemas } from './schemas.ts'
 
 /** An OpenAPI 3.1 document as plain JSON. */
 export type OpenApiDocument = Record<string, unknown>
@@ -20,7 +21,8 @@ export interface OpenApiOptions {
 }
 
 // What any route may answer, whatever it does: the request's shape, its credentials and role, the Host allowlist,
-// the rate limit, the size limit, a bug. A route with a body may also get a content type that is not JSON.
+// the rate limit, the size limits (body, and the URL and headers: 431), the request time limit, a bug. A route with a
+// body may also get a content type that is not JSON.
 const COMMON_ERRORS: readonly ErrorCode[] = [
   'BAD_REQUEST',
   'UNAUTHORIZED',
@@ -28,7 +30,9 @@ const COMMON_ERRORS: readonly ErrorCode[] = [
   'MISDIRECTED_REQUEST',
   'RATE_LIMITED',
   'PAYLOAD_TOO_LARGE',
+  'HEADERS_TOO_LARGE',
   'INTERNAL',
+  'JOB_TIMEOUT',
 ]
 const BODY_ERRORS: readonly ErrorCode[] = ['UNSUPPORTED_MEDIA_TYPE']
 
@@ -42,8 +46,35 @@ const RETRY_AFTER = {
   },
 }
 
+const ETAG = {
+  ETag: {
+    description: 'The entity tag of the pipeline: `"<blob>"`, the blob id of pipeline.json. Send it as If-Match.',
+    schema: { type: 'string' },
+  },
+}
+
+const TAGS: Readonly<Record<string, string>> = {
+  system: 'Health and the execution policy of the deployment',
+  components: 'The component catalog: config schemas, search, config validation',
+  pipelines: 'Pipelines in git: read, save (If-Match), history, diff, validation, plans',
+  execution: 'Previews on the warm Spark session, runs, backfills, run status, logs and events',
+  git: 'The repository: status, branches, commits, pull, push, pull requests',
+  access: 'API keys and the audit log (admins)',
+}
+
 function jsonSchema(schema: z.ZodType, defs: Record<string, unknown>, io: 'input' | 'output'): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>
+  const out = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      const wire = wireSchemas.get(zodSchema as unknown as z.ZodType)
+      if (!wire) return
+      const keep = jsonSchema.description
+      for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key]
+      Object.assign(jsonSchema, wire, keep === undefined ? {} : { description: keep })
+    },
+  }) as Record<string, unknown>
   delete out['$schema']
   const local = out['$defs'] as Record<string, unknown> | undefined
   delete out['$defs']
@@ -91,8 +122,11 @@ function responses(route: AnyRoute, defs: Record<string, unknown>): Record<strin
         }
       : {
           description: 'Success',
+          ...(route.etag ? { headers: ETAG } : {}),
           content: { 'application/json': { schema: jsonSchema(successEnvelope(route.response), defs, 'output') } },
         }
+  if (route.etag && route.method === 'GET')
+    out['304'] = { description: 'Not modified: If-None-Match names the current ETag', headers: ETAG }
   const byStatus = new Map<number, ErrorCode[]>()
   for (const code of [...COMMON_ERRORS, ...(route.body ? BODY_ERRORS : []), ...route.errors]) {
     const s = errorStatus[code]
@@ -145,18 +179,23 @@ export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
     }
     paths[path] = { ...(paths[path] ?? {}), [route.method.toLowerCase()]: op }
   }
-  defs['ErrorBody'] = jsonSchema(ErrorBodySchema, defs, 'output')
+  // Its meta id makes zod answer a `$ref` and put the schema itself under `$defs`, which is where it belongs.
+  jsonSchema(ErrorBodySchema, defs, 'output')
   const doc = {
     openapi: '3.1.0',
     info: {
       title: options.title ?? 'Sparkle Studio API',
       version: SDK_VERSION,
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       description:
         'Design, version and run low-code Spark pipelines. Every response is an envelope: `{ success: true, data }` or `{ success: false, error: { code, message, details } }`. Every call but GET /health needs `Authorization: Bearer <token>`, an API key (`sk_live_…`) or a JWT. Roles: viewer reads, editor saves, runs and reads run logs, admin pushes, opens pull requests, manages API keys and reads the audit log.',
     },
     servers: (options.servers ?? []).map((url) => ({ url })),
     security: [BEARER],
-    tags: [...new Set(Object.values(api).map((r) => r.tag))].map((name) => ({ name })),
+    tags: [...new Set(Object.values(api).map((r) => r.tag))].map((name) => ({
+      name,
+      ...(TAGS[name] ? { description: TAGS[name] } : {}),
+    })),
     paths,
     components: {
       schemas: Object.fromEntries(Object.entries(defs).sort(([a], [b]) => a.localeCompare(b))),

@@ -23,6 +23,12 @@ export interface RouteDocs<Response extends z.ZodType = z.ZodType> {
    * `MISDIRECTED_REQUEST`, `RATE_LIMITED`, `PAYLOAD_TOO_LARGE`, `INTERNAL`, and `UNSUPPORTED_MEDIA_TYPE` with a body).
    */
   readonly errors: readonly ErrorCode[]
+  /**
+   * The answer's `blob` is its entity tag: the server sends it as `ETag: "<blob>"`, and on a GET an `If-None-Match`
+   * that names it answers `304 Not Modified` without a body.
+   * @default false
+   */
+  readonly etag?: boolean
 }
 
 /** What every route declares, whatever its inputs: its wire facts (method, path, role, ...) and its docs. */

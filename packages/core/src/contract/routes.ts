@@ -43,12 +43,36 @@ import {
 const nameParams = z.strictObject({ name: PipelineNameSchema })
 const idParams = z.strictObject({ id: IdSchema })
 const refQuery = z.strictObject({ ref: GitRefSchema.optional() })
-const ifMatch = z.object({
-  'if-match': z
+/** An entity tag as `GET /pipelines/{name}` sends it (`"<blob>"`), its weak form (`W/"<blob>"`), or the bare id. */
+const ENTITY_TAG = '(?:W/)?"[0-9a-f]{40}(?:[0-9a-f]{24})?"|[0-9a-f]{40}(?:[0-9a-f]{24})?'
+const ifMatchHeader = z
+  .string()
+  .regex(new RegExp(`^(?:\\*|${ENTITY_TAG})$`), 'must be the ETag of a GET ("<blob>" or W/"<blob>") or *')
+  .optional()
+  .meta({
+    description:
+      'The ETag you read (`"<blob>"` from GET, weak `W/"<blob>"` or the bare blob id also accepted): the write happens only if the pipeline is still at it, otherwise 409 CONFLICT. `*`: the pipeline must exist, at any version. Changing an existing pipeline without If-Match is 428 PRECONDITION_REQUIRED unless `force=true`.',
+  })
+const saveHeaders = z.object({
+  'if-match': ifMatchHeader,
+  'if-none-match': z.literal('*').optional().meta({
+    description:
+      '`*`: create only; a pipeline that already exists is a 409 CONFLICT. A PUT without If-Match or If-None-Match creates a new pipeline, and refuses (428) to overwrite an existing one unless `force=true`.',
+  }),
+})
+const deleteHeaders = z.object({ 'if-match': ifMatchHeader })
+const getHeaders = z.object({
+  'if-none-match': z
     .string()
-    .max(200)
+    .max(2000)
     .optional()
-    .meta({ description: 'The blob of pipeline.json you read: a save over a newer one is a 409 CONFLICT' }),
+    .meta({ description: 'ETags you hold (or `*`): when one is the current one, the answer is 304 without a body' }),
+})
+const forceQuery = z.strictObject({
+  force: boolQuery().optional().meta({
+    description:
+      'true: write without a precondition (no If-Match), overwriting or deleting whatever version is there. For scripts that own the pipeline; editors should send If-Match.',
+  }),
 })
 const componentParams = z.strictObject({
   type: ComponentTypeSchema,
@@ -159,38 +183,52 @@ export const api = {
       .refine((b) => (b.template === undefined) !== (b.document === undefined), {
         message: 'give either a template or a document',
         path: ['template'],
-      }),
+      })
+      // The same rule for JSON Schema readers (zod's refine does not reach the generated schema).
+      .meta({ oneOf: [{ required: ['template'] }, { required: ['document'] }] }),
     response: SaveResultSchema,
     status: 201,
+    etag: true,
     errors: ['VALIDATION_FAILED', 'CONFLICT', 'NOT_FOUND', 'SECRET_IN_PLAINTEXT'],
   }),
   getPipeline: defineRoute(routes.getPipeline, {
-    summary: 'A pipeline document with its revision (the commit) and blob (for If-Match)',
+    summary: 'A pipeline document with its revision (the commit) and blob (its ETag, for If-Match)',
+    description:
+      'The answer carries `ETag: "<blob>"` (the blob id of pipeline.json): send it back as If-Match to save or delete. With If-None-Match naming the current ETag, the answer is 304 without a body.',
     tag: 'pipelines',
     params: nameParams,
     query: refQuery,
+    headers: getHeaders,
     response: PipelineRecordSchema,
+    etag: true,
     errors: ['NOT_FOUND'],
   }),
   savePipeline: defineRoute(routes.savePipeline, {
-    summary: 'Save a pipeline: one commit. If-Match (the blob you read) turns a lost update into 409.',
+    summary: 'Save a pipeline (one commit), under the ETag you read',
+    description:
+      'Send the ETag of your GET as If-Match: if someone saved in between, the answer is 409 CONFLICT and nothing is written. Without If-Match, a PUT creates a new pipeline but does not overwrite an existing one (428 PRECONDITION_REQUIRED); `force=true` overwrites whatever is there. `If-None-Match: *` creates only. The answer carries the new ETag.',
     tag: 'pipelines',
     params: nameParams,
-    headers: ifMatch,
+    query: forceQuery,
+    headers: saveHeaders,
     body: z.strictObject({ document: documentBody, message: messageField }),
     response: SaveResultSchema,
-    errors: ['VALIDATION_FAILED', 'CONFLICT', 'SECRET_IN_PLAINTEXT'],
+    etag: true,
+    errors: ['VALIDATION_FAILED', 'CONFLICT', 'PRECONDITION_REQUIRED', 'SECRET_IN_PLAINTEXT'],
   }),
   deletePipeline: defineRoute(routes.deletePipeline, {
-    summary: 'Delete a pipeline: one commit',
+    summary: 'Delete a pipeline (one commit), under the ETag you read',
+    description:
+      'Send the ETag of your GET as If-Match (strong or weak): if the pipeline changed since, the answer is 409 CONFLICT. Without If-Match the answer is 428 PRECONDITION_REQUIRED, unless `force=true`.',
     tag: 'pipelines',
     params: nameParams,
-    headers: ifMatch,
+    query: forceQuery,
+    headers: deleteHeaders,
     response: z.object({
       name: z.string(),
       commit: z.string().meta({ description: 'Id of the commit that deleted the pipeline' }),
     }),
-    errors: ['NOT_FOUND', 'CONFLICT'],
+    errors: ['NOT_FOUND', 'CONFLICT', 'PRECONDITION_REQUIRED'],
   }),
   exportPipeline: defineRoute(routes.exportPipeline, {
     summary: 'Push the branch holding the pipeline to its remote and return the commit',
@@ -202,7 +240,7 @@ export const api = {
       branch: z.string(),
       commit: z.string().meta({ description: 'Id of the commit pushed (the branch head)' }),
     }),
-    errors: ['NOT_FOUND', 'GIT_REMOTE_REJECTED', 'GIT_FAILED'],
+    errors: ['NOT_FOUND', 'GIT_REMOTE_REJECTED', 'GIT_NO_REMOTE', 'GIT_FAILED'],
   }),
   pipelineHistory: defineRoute(routes.pipelineHistory, {
     summary: 'Commits that changed the pipeline, newest first',
@@ -259,7 +297,8 @@ export const api = {
       .refine((b) => (b.pipeline === undefined) !== (b.document === undefined), {
         message: 'give either a pipeline name or a document',
         path: ['pipeline'],
-      }),
+      })
+      .meta({ oneOf: [{ required: ['pipeline'] }, { required: ['document'] }] }),
     response: DryRunResultSchema,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'SPARK_UNAVAILABLE', 'JOB_TIMEOUT'],
   }),
@@ -313,7 +352,7 @@ export const api = {
       cursor: z.string().max(500).optional(),
     }),
     response: RunPageSchema,
-    errors: [],
+    errors: ['VALIDATION_FAILED'],
   }),
   getExecution: defineRoute(routes.getExecution, {
     summary: 'A run with status, progress, Spark UI URL, logs link and attempts',
@@ -408,7 +447,7 @@ export const api = {
     }),
     response: z.object({ commit: CommitSchema, names: z.array(z.string()) }),
     status: 201,
-    errors: ['VALIDATION_FAILED', 'CONFLICT', 'SECRET_IN_PLAINTEXT'],
+    errors: ['VALIDATION_FAILED', 'CONFLICT', 'NOT_FOUND', 'SECRET_IN_PLAINTEXT'],
   }),
   pull: defineRoute(routes.pull, {
     summary: 'Fetch and fast-forward (or rebase) the branch; a conflict changes nothing',
@@ -418,7 +457,7 @@ export const api = {
       commit: z.string().meta({ description: 'Id of the branch head after the pull' }),
       updated: z.boolean(),
     }),
-    errors: ['GIT_MERGE_CONFLICT', 'GIT_FAILED'],
+    errors: ['GIT_MERGE_CONFLICT', 'CONFLICT', 'NOT_FOUND', 'GIT_NO_REMOTE', 'GIT_FAILED'],
   }),
   push: defineRoute(routes.push, {
     summary: 'Push the branch to its remote',
@@ -428,7 +467,7 @@ export const api = {
       branch: z.string(),
       commit: z.string().meta({ description: 'Id of the commit pushed (the branch head)' }),
     }),
-    errors: ['GIT_REMOTE_REJECTED', 'GIT_FAILED'],
+    errors: ['GIT_REMOTE_REJECTED', 'NOT_FOUND', 'GIT_NO_REMOTE', 'GIT_FAILED'],
   }),
   createPullRequest: defineRoute(routes.createPullRequest, {
     summary: 'Open a pull request (GitHub) or merge request (GitLab) from a branch',

@@ -5,9 +5,16 @@ import { ROLES } from '../routes/route-info.ts'
 import { RUN_STATUSES } from '../routes/run-events.ts'
 import { PIPELINE_NAME_PATTERN } from '../validation-issue.ts'
 
+/**
+ * The JSON Schema a query parameter has on the wire, by its zod schema: an `intQuery` is an integer with its bounds and a
+ * `boolQuery` a boolean, although their zod input also takes the decimal or `true`/`false` strings a URL carries (which
+ * JSON Schema would show as an `anyOf` without the bounds). Read by `generateOpenApi`.
+ */
+export const wireSchemas: WeakMap<z.ZodType, Readonly<Record<string, unknown>>> = new WeakMap()
+
 /** An integer query parameter: a number from code, a decimal string on the wire. */
 export function intQuery(min: number, max: number) {
-  return z
+  const schema = z
     .union([
       z.number(),
       z
@@ -16,11 +23,15 @@ export function intQuery(min: number, max: number) {
         .transform(Number),
     ])
     .pipe(z.number().int().min(min).max(max))
+  wireSchemas.set(schema, { type: 'integer', minimum: min, maximum: max })
+  return schema
 }
 
 /** A boolean query parameter: `true`/`false` on the wire. */
 export function boolQuery() {
-  return z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+  const schema = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+  wireSchemas.set(schema, { type: 'boolean' })
+  return schema
 }
 
 /** A pipeline name in a path or body. */
@@ -330,7 +341,7 @@ export const GitStatusSchema = z
   .object({
     branch: z.string(),
     commit: z.string().optional().meta({ description: 'Id of the commit the branch is at (absent: no commit yet)' }),
-    remote: z.string().optional(),
+    remote: z.string().optional().meta({ description: 'The remote compared with (absent: no remote is configured)' }),
     ahead: z.number().int(),
     behind: z.number().int(),
   })

@@ -17,7 +17,7 @@ export function gitUseCases({ pipelines, pullRequests }: Pick<StudioParts, 'pipe
       return {
         branch: s.branch,
         ...(s.commit ? { commit: s.commit } : {}),
-        remote: s.remote,
+        ...(s.remote ? { remote: s.remote } : {}),
         ahead: s.ahead,
         behind: s.behind,
       }

@@ -1,4 +1,4 @@
-import { compilePipeline, StudioError, validatePipeline } from '@sparkle-studio/core'
+import { compilePipeline, hasErrorCode, StudioError, validatePipeline } from '@sparkle-studio/core'
 import type { CommitSummary } from '@sparkle-studio/git'
 import type { StudioParts } from '../parts.ts'
 import { compileIssues, savePolicyIssues, underPolicy } from '../policy.ts'
@@ -26,12 +26,23 @@ export function commitDto(c: CommitSummary) {
 }
 
 /**
- * The blob (or commit) an `If-Match` header names: quotes and a weak `W/` prefix are dropped; absent or `*` means no
- * check.
+ * What an `If-Match` header asks for: the blob (or commit) id of the ETag it names, strong (`"<blob>"`) or weak
+ * (`W/"<blob>"`: the server's ETags are strong, so both name the same version), a bare id, `'*'` (any version), or
+ * `undefined` when there is none.
  */
 export function expectedFromIfMatch(header: string | undefined): string | undefined {
-  const value = header?.trim().replace(/^W\//, '').replaceAll('"', '')
-  return value && value !== '*' ? value : undefined
+  const value = header?.trim()
+  if (!value) return undefined
+  return value === '*' ? '*' : value.replace(/^W\//, '').replaceAll('"', '')
+}
+
+/** The `PRECONDITION_REQUIRED` error of a write to an existing pipeline that names no version and is not forced. */
+function preconditionRequired(name: string, what: 'overwrite' | 'delete', details: unknown): StudioError {
+  return new StudioError(
+    'PRECONDITION_REQUIRED',
+    `pipeline "${name}" exists: to ${what} it, send If-Match with the ETag of your GET (so that nobody's newer save is lost), or force=true to ${what} whatever version is there`,
+    details,
+  )
 }
 
 /** Run params from a query string value: a JSON object. */
@@ -98,20 +109,53 @@ export function pipelineUseCases(
         blob: p.blob,
       }
     },
-    savePipeline: async ({ params, headers, body }, { signal, principal }) => {
-      const expected = expectedFromIfMatch(headers['if-match'])
-      const saved = await pipelines.save(params.name, body.document, {
-        ...(expected ? { expected } : {}),
-        message: body.message ?? `Update ${params.name}`,
-        author: authorOf(principal),
-        signal,
-      })
-      return { name: params.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
+    // A save names the version it replaces (If-Match), or asks to create (If-None-Match: *, or nothing at all), or is
+    // forced. Without a precondition it is saved as a creation, so that the store's own check (atomic, under its lock)
+    // tells a new pipeline from an existing one, which is then a 428 rather than a silent overwrite.
+    savePipeline: async ({ params, query, headers, body }, { signal, principal }) => {
+      const ifMatch = expectedFromIfMatch(headers['if-match'])
+      let expected: string | null | undefined
+      if (ifMatch === '*') {
+        const current = await pipelines.get(params.name, { signal }).catch((error: unknown) => {
+          if (!hasErrorCode(error, 'NOT_FOUND')) throw error
+          throw new StudioError('CONFLICT', `pipeline "${params.name}" does not exist; If-Match: * only updates`, {
+            name: params.name,
+            currentBlob: null,
+          })
+        })
+        expected = current.blob
+      } else if (ifMatch !== undefined) expected = ifMatch
+      else if (query.force && headers['if-none-match'] !== '*') expected = undefined
+      else expected = null
+      const blind = ifMatch === undefined && headers['if-none-match'] !== '*'
+      try {
+        const saved = await pipelines.save(params.name, body.document, {
+          ...(expected !== undefined ? { expected } : {}),
+          message: body.message ?? `Update ${params.name}`,
+          author: authorOf(principal),
+          signal,
+        })
+        return { name: params.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
+      } catch (error) {
+        if (blind && hasErrorCode(error, 'CONFLICT') && (error.details as { currentBlob?: unknown })?.currentBlob) {
+          throw preconditionRequired(params.name, 'overwrite', error.details)
+        }
+        throw error
+      }
     },
-    deletePipeline: async ({ params, headers }, { signal, principal }) => {
-      const expected = expectedFromIfMatch(headers['if-match'])
+    deletePipeline: async ({ params, query, headers }, { signal, principal }) => {
+      const ifMatch = expectedFromIfMatch(headers['if-match'])
+      if (ifMatch === undefined && !query.force) {
+        // A missing pipeline stays a 404; an existing one needs the version being deleted.
+        const current = await pipelines.get(params.name, { signal })
+        throw preconditionRequired(params.name, 'delete', {
+          name: params.name,
+          currentRevision: current.revision,
+          currentBlob: current.blob,
+        })
+      }
       const result = await pipelines.delete(params.name, {
-        ...(expected ? { expected } : {}),
+        ...(ifMatch !== undefined && ifMatch !== '*' ? { expected: ifMatch } : {}),
         message: `Delete ${params.name}`,
         author: authorOf(principal),
         signal,

@@ -142,6 +142,18 @@ async function withTimeout<T>(ms: number | undefined, call: Call, fn: (call: Cal
   }
 }
 
+/**
+ * True when an `If-None-Match` header names the entity tag of `blob` (or is `*`): weak comparison, as RFC 9110 asks
+ * for If-None-Match, so `W/"<blob>"` matches too.
+ */
+export function noneMatchHits(header: string | undefined, blob: string): boolean {
+  if (!header) return false
+  return header.split(',').some((tag) => {
+    const t = tag.trim()
+    return t === '*' || t.replace(/^W\//, '') === `"${blob}"`
+  })
+}
+
 /** What an anonymous caller learns from the health route: that the server is up. */
 function liveness() {
   return { status: 'ok' as const, version: SDK_VERSION }
@@ -170,7 +182,7 @@ function corsHeaders(request: StudioRequest, origins: readonly string[]): Record
   return {
     'access-control-allow-origin': origins.includes('*') ? '*' : origin,
     vary: 'Origin',
-    'access-control-expose-headers': 'x-request-id',
+    'access-control-expose-headers': 'x-request-id, etag',
   }
 }
 
@@ -213,7 +225,7 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
             ...headers,
             'access-control-allow-methods': 'GET,POST,PUT,DELETE',
             'access-control-allow-headers':
-              request.header('access-control-request-headers') ?? 'content-type,authorization,if-match',
+              request.header('access-control-request-headers') ?? 'content-type,authorization,if-match,if-none-match',
             'access-control-max-age': '600',
           },
         }
@@ -293,6 +305,15 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         release?.(),
       )
       const status = route.status ?? 200
+      // The route's answer names its version (`blob`): it is the entity tag, set here so no framework's own replaces it.
+      const blob = route.etag ? (data as { blob?: unknown }).blob : undefined
+      if (typeof blob === 'string' && blob !== '') {
+        headers['etag'] = `"${blob}"`
+        if (route.method === 'GET' && noneMatchHits(request.header('if-none-match'), blob)) {
+          done(304)
+          return { status: 304, empty: true, headers }
+        }
+      }
       done(status)
       if (audit) await studio.audit.record({ ...audit, status, requestId, data }).catch(auditFailed(log))
       return { status, headers: jsonHeaders(headers), json: { success: true, data } }

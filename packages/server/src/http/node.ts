@@ -1,5 +1,6 @@
 // The node:http adapter, which the Express adapter shares.
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { StudioError } from '@sparkle-studio/core'
 import type { Studio } from '../studio.ts'
 import {
@@ -135,4 +136,44 @@ export function studioNodeHandler(
       res.end()
     })
   }
+}
+
+/** What Node says of a request it could not parse (the `clientError` event's error). */
+type ClientError = Error & { readonly code?: string }
+
+/**
+ * Answers the requests Node's HTTP parser refuses before any handler runs in the API's error envelope instead of
+ * Node's bodyless default: a request line or headers past `maxHeaderSize` (a long URL included) are
+ * `431 HEADERS_TOO_LARGE`, other malformed requests `400 BAD_REQUEST`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { answerClientErrors, createStudio, studioNodeHandler } from '@sparkle-studio/server'
+ *
+ * const server = createServer(studioNodeHandler(await createStudio({ dataDir: '.data' })))
+ * answerClientErrors(server)
+ * server.listen(3000, '127.0.0.1')
+ * ```
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: ClientError, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+    const status = tooLarge ? 431 : 400
+    const body = JSON.stringify({
+      success: false,
+      error: tooLarge
+        ? { code: 'HEADERS_TOO_LARGE', message: 'The URL and headers are larger than the server accepts' }
+        : { code: 'BAD_REQUEST', message: 'The request is not valid HTTP' },
+    })
+    const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    )
+  })
 }
