@@ -63,6 +63,13 @@ async function runWithProgress(
   let uiShown = false
   let status = 'queued'
   let last = ''
+  const show = (done: number, total: number) => {
+    const line = `  ${bar(done, total)}`
+    if (line === last) return
+    if (process.stdout.isTTY) process.stdout.write(`\r${line}`)
+    else console.log(line)
+    last = line
+  }
   for await (const e of client.streamExecutionEvents(run.id)) {
     const data = e.data as { type?: string; payload?: Record<string, unknown>; status?: string }
     if (e.event === 'status' && typeof data.payload?.['status'] === 'string') status = data.payload['status']
@@ -75,18 +82,16 @@ async function runWithProgress(
       uiShown = true
       console.log(`  Spark UI while it runs: ${data.payload['uiUrl']}`)
     }
+    // Spark's task counts while it runs (a job's tasks are known when it starts, so the total grows job by job),
+    // then the run's final counts.
     if (data.type === 'progress' && Number(data.payload?.['totalTasks'] ?? 0) > 0) {
-      const line = `  ${bar(Number(data.payload?.['completedTasks'] ?? 0), Number(data.payload?.['totalTasks'] ?? 0))}`
-      if (line !== last) {
-        if (process.stdout.isTTY) process.stdout.write(`\r${line}`)
-        else console.log(line)
-        last = line
-      }
+      show(Number(data.payload?.['completedTasks'] ?? 0), Number(data.payload?.['totalTasks'] ?? 0))
     }
     if (e.event === 'end') status = String(data.status)
   }
-  if (process.stdout.isTTY && last) process.stdout.write('\n')
   const final = await client.getExecution({ params: { id: run.id } })
+  if (final.progress && final.progress.totalTasks > 0) show(final.progress.completedTasks, final.progress.totalTasks)
+  if (process.stdout.isTTY && last) process.stdout.write('\n')
   console.log(
     `  run ${run.id}: ${status === 'succeeded' ? green(status) : status} (Spark application ${final.appId ?? '-'})`,
   )
@@ -163,6 +168,10 @@ async function main(): Promise<void> {
       `  authenticated with the admin API key in ${keyFile} (mode 0600; send it as Authorization: Bearer <key>)`,
     )
     const checks = health.checks
+    if (checks && !checks.spark.ok) {
+      // The server runs without Spark (pipelines, git), but the demo's previews and runs need it.
+      throw new Error(`Spark is not available to the server: ${checks.spark.detail ?? 'no detail'}`)
+    }
     console.log(
       `  Spark ${checks?.spark.version} on Java ${checks?.spark.java}, database ${checks?.database.dialect}, git branch ${checks?.git.branch}`,
     )

@@ -117,7 +117,16 @@ describe('a studio without Spark', () => {
       const done = await studio.api.getExecution({ params: { id: run.id } }, { principal: admin })
       expect(done.error).toBeUndefined()
       expect(done.status).toBe('succeeded')
+      // The run's final task counts, as the demo's progress bar ends on them.
+      expect(done.progress?.totalTasks).toBeGreaterThan(0)
+      expect(done.progress?.completedTasks).toBe(done.progress?.totalTasks)
       expect(logs.some((l) => l.msg === 'Spark found: claiming runs')).toBe(true)
+      // The job's supervisor writes its last files after the runner reported success: let it finish before cleanup.
+      const submissionId = (await studio.runs.attempts(run.id)).at(-1)?.submissionId
+      const submitter = await studio.submitter()
+      while (submissionId && !(await submitter.logs(submissionId, { offset: 1e12 })).complete) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
       expect((await studio.api.health({}, { principal: admin })).checks?.spark).toMatchObject({
         ok: true,
         version: real.sparkVersion,
