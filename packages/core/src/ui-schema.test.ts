@@ -5,8 +5,10 @@ import { doc } from '../test/fixtures.ts'
 import { compilePipeline } from './compiler.ts'
 import { createDefaultRegistry } from './components/index.ts'
 import { joinTransformer } from './components/transformers.ts'
+import { isStudioError } from './errors.ts'
 import { field, secretRef } from './field.ts'
 import { toJsonSchema } from './json-schema.ts'
+import { defaultExecutionPolicy } from './policy.ts'
 import { paramKindPaths, secretPaths, sqlExpressionPaths, sqlPaths, toUiSchema } from './ui-schema.ts'
 
 describe('toUiSchema', () => {
@@ -135,6 +137,39 @@ describe('hints of a field wrapped by field() again', () => {
     const plan = compilePipeline(document, createDefaultRegistry(), { params: { excluded: "x' OR 1=1 OR 'y" } })
     const step = plan.steps.find((s) => s.nodeId === 'joined' && s.kind === 'view')
     expect(step && 'sql' in step ? step.sql : '').toContain("r.region <> 'x\\' OR 1=1 OR \\'y'")
+  })
+})
+
+describe('the join condition, as SQL', () => {
+  const joinWith = (condition: string) =>
+    doc(
+      'join-policy',
+      [
+        ['orders', 'ingestor/parquet@1', { path: '/data/orders' }],
+        ['regions', 'ingestor/parquet@1', { path: '/data/regions' }],
+        ['joined', 'transformer/join@1', { keys: [{ left: 'id', right: 'id' }], condition }],
+        ['out', 'sink/parquet@1', { path: '/data/out/joined' }],
+      ],
+      [
+        ['orders', 'joined', 'left'],
+        ['regions', 'joined', 'right'],
+        ['joined', 'out'],
+      ],
+    )
+
+  it("is checked against the execution policy's denied functions", () => {
+    const policy = defaultExecutionPolicy({ readRoots: ['/data'], writeRoots: ['/data/out'] })
+    const compile = (condition: string) => () =>
+      compilePipeline(joinWith(condition), createDefaultRegistry(), { policy })
+    expect(compile('r.min_amount < l.amount')).not.toThrow()
+    let caught: unknown
+    try {
+      compile("reflect('java.lang.Math', 'abs', -1) = 1")()
+    } catch (error) {
+      caught = error
+    }
+    expect(isStudioError(caught) && caught.code).toBe('VALIDATION_FAILED')
+    expect(JSON.stringify((caught as { details?: unknown }).details)).toContain('/nodes/2/data/config/condition')
   })
 })
 
