@@ -72,16 +72,17 @@ class SparkReadyQueue extends RunQueue {
   }
 }
 
-/** Whether Spark is there, logging once when it goes missing (with the fix) and once when it is found again. */
-function sparkReadiness(studio: Pick<StudioParts, 'sparkRuntime' | 'log'>): () => Promise<boolean> {
+/**
+ * Whether runs can be submitted (the studio's submitter, which needs Spark), logging once when they cannot (with the
+ * fix) and once when they can again.
+ */
+function sparkReadiness(studio: Pick<StudioParts, 'submitter' | 'log'>): () => Promise<boolean> {
   const log = studio.log.child({ component: 'worker' })
   let state: 'unknown' | 'up' | 'down' = 'unknown'
   return async () => {
     try {
-      const runtime = await studio.sparkRuntime()
-      if (state === 'down') {
-        log.info('Spark found: claiming runs', { sparkHome: runtime.sparkHome, source: runtime.source })
-      }
+      const submitter = await studio.submitter()
+      if (state === 'down') log.info('Spark found: claiming runs', { backend: submitter.backend })
       state = 'up'
       return true
     } catch (error) {
