@@ -93,8 +93,9 @@ export class Guide {
     return this.blocks.filter((b) => TS.has(b.lang))
   }
 
+  /** The `index`-th TypeScript block under `heading`, excerpts of repository files (`from=`) not counted. */
   #find(heading: string, index: number): CodeBlock {
-    const under = this.tsBlocks.filter((b) => b.heading === heading)
+    const under = this.tsBlocks.filter((b) => b.heading === heading && !b.flags.some((f) => f.startsWith('from=')))
     const block = under[index]
     if (!block) {
       throw new Error(
