@@ -40,7 +40,7 @@ import {
   TemplateSchema,
 } from './schemas.ts'
 
-const nameParams = z.strictObject({ name: PipelineNameSchema })
+const nameParams = z.strictObject({ name: PipelineNameSchema.meta({ examples: ['orders'] }) })
 const idParams = z.strictObject({ id: IdSchema })
 const refQuery = z.strictObject({ ref: GitRefSchema.optional() })
 /** An entity tag as `GET /pipelines/{name}` sends it (`"<blob>"`), its weak form (`W/"<blob>"`), or the bare id. */
@@ -185,7 +185,10 @@ export const api = {
         path: ['template'],
       })
       // The same rule for JSON Schema readers (zod's refine does not reach the generated schema).
-      .meta({ oneOf: [{ required: ['template'] }, { required: ['document'] }] }),
+      .meta({
+        oneOf: [{ required: ['template'] }, { required: ['document'] }],
+        examples: [{ name: 'orders', template: 'daily-revenue' }],
+      }),
     response: SaveResultSchema,
     status: 201,
     etag: true,
@@ -298,21 +301,26 @@ export const api = {
         message: 'give either a pipeline name or a document',
         path: ['pipeline'],
       })
-      .meta({ oneOf: [{ required: ['pipeline'] }, { required: ['document'] }] }),
+      .meta({
+        oneOf: [{ required: ['pipeline'] }, { required: ['document'] }],
+        examples: [{ pipeline: 'orders', limit: 5 }],
+      }),
     response: DryRunResultSchema,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'SPARK_UNAVAILABLE', 'JOB_TIMEOUT'],
   }),
   run: defineRoute(routes.run, {
     summary: 'Queue a run of a saved pipeline at a revision; the same idempotency key returns the same run',
     tag: 'execution',
-    body: z.strictObject({
-      pipeline: PipelineNameSchema,
-      ref: GitRefSchema.optional(),
-      params: ParamsSchema.optional(),
-      idempotencyKey: z.string().min(1).max(200).optional(),
-      priority: z.number().int().min(-1000).max(1000).optional(),
-      maxAttempts: z.number().int().min(1).max(20).optional(),
-    }),
+    body: z
+      .strictObject({
+        pipeline: PipelineNameSchema,
+        ref: GitRefSchema.optional(),
+        params: ParamsSchema.optional(),
+        idempotencyKey: z.string().min(1).max(200).optional(),
+        priority: z.number().int().min(-1000).max(1000).optional(),
+        maxAttempts: z.number().int().min(1).max(20).optional(),
+      })
+      .meta({ examples: [{ pipeline: 'orders', params: { ds: '2026-11-01' } }] }),
     response: RunSchema,
     status: 202,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
@@ -322,19 +330,21 @@ export const api = {
     description:
       'start is inclusive; end is exclusive when it has a time (2026-11-06T00:00:00Z) and inclusive when it is a date (2026-11-05 includes that day). Each run gets the partition as params: ds (day, week, month) or ts (hour), start and end.',
     tag: 'execution',
-    body: z.strictObject({
-      pipeline: PipelineNameSchema,
-      ref: GitRefSchema.optional(),
-      start: z.string().min(10).max(40),
-      end: z.string().min(10).max(40),
-      grain: GrainSchema.default('day'),
-      timezone: z.string().max(64).optional(),
-      reprocess: z.enum(['none', 'failed', 'all']).optional(),
-      concurrency: z.number().int().min(1).max(100).optional(),
-      order: z.enum(['forward', 'backward']).optional(),
-      params: ParamsSchema.optional(),
-      dryRun: z.boolean().optional(),
-    }),
+    body: z
+      .strictObject({
+        pipeline: PipelineNameSchema,
+        ref: GitRefSchema.optional(),
+        start: z.string().min(10).max(40),
+        end: z.string().min(10).max(40),
+        grain: GrainSchema.default('day'),
+        timezone: z.string().max(64).optional(),
+        reprocess: z.enum(['none', 'failed', 'all']).optional(),
+        concurrency: z.number().int().min(1).max(100).optional(),
+        order: z.enum(['forward', 'backward']).optional(),
+        params: ParamsSchema.optional(),
+        dryRun: z.boolean().optional(),
+      })
+      .meta({ examples: [{ pipeline: 'orders', start: '2026-11-01', end: '2026-11-02', grain: 'day' }] }),
     response: z.union([BackfillSchema, BackfillPreviewSchema]),
     status: 202,
     errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'LIMIT_EXCEEDED'],
@@ -436,10 +446,15 @@ export const api = {
           z.strictObject({
             name: PipelineNameSchema,
             document: documentBody.nullable(),
-            expected: z.string().max(200).nullable().optional().meta({
-              description:
-                'The blob you read (as for If-Match); null: the pipeline must not exist yet; absent: no check',
-            }),
+            expected: z
+              .string()
+              .regex(/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, 'must be a blob or commit id')
+              .nullable()
+              .optional()
+              .meta({
+                description:
+                  'The blob you read (as for If-Match); null: the pipeline must not exist yet; absent: no check',
+              }),
           }),
         )
         .min(1)
