@@ -2,8 +2,10 @@
 // packed packages with npm: the guide's Express server on real Spark (pyspark from an active virtualenv, no SPARK_HOME,
 // no SPARKLE_PYTHON), its client script, every example of the browser guide against that server (and its client
 // module bundled for a browser), then, with the server stopped, the scripts that open the same data folder: the use
-// cases without HTTP, and the nightly script on Spark found through SPARK_HOME. One file, so one server and one warm
-// Spark serve both guides.
+// cases without HTTP, and the nightly script on Spark found through SPARK_HOME; then the node:http server and the
+// server whose callers come from the host's own sessions, each on its own data folder. One file, so one server and
+// one warm Spark serve both guides.
+import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
@@ -39,13 +41,6 @@ async function freePort(): Promise<number> {
   if (typeof address !== 'object' || address === null) throw new Error('no port')
   return address.port
 }
-
-embedding.notRun(
-  '## Who is calling',
-  0,
-  "createStudio's authentication options, with `sessionUser` standing for the host's own session lookup and a JWT " +
-    'issuer the test cannot have; the bearer-key path it describes is what every request of this file uses',
-)
 
 describe('guides: embedding, and the browser client against its server', () => {
   itInstallsWhatItImports(embedding)
@@ -209,7 +204,8 @@ describe('guides: embedding, and the browser client against its server', () => {
         cancelButton: buttons.replace('$1', 'cancelButton'),
         closeButton: buttons.replace('$1', 'closeButton'),
       })
-      expect(stdout).toMatch(/^status running$/m)
+      expect(stdout).toMatch(/^status submitting$/m)
+      expect(stdout).toMatch(/^tasks [1-9]\d* \/ [1-9]\d*$/m)
       expect(stdout).toMatch(/^finished succeeded$/m)
       expect(stdout).toMatch(/^succeeded /m)
     })
@@ -252,7 +248,9 @@ describe('guides: embedding, and the browser client against its server', () => {
       timeoutMs: 120_000,
     })
     try {
-      const live = await fetch(`http://127.0.0.1:${port}/api/v1/health`)
+      const live = await fetch(`http://127.0.0.1:${port}/api/v1/health`).catch((error: unknown) => {
+        throw new Error(`the server is not listening on ${port}:\n${server.output()}`, { cause: error })
+      })
       expect(live.status).toBe(200)
       const key = readFileSync(join(data, 'admin-key'), 'utf8').trim()
       const list = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, {
@@ -262,6 +260,43 @@ describe('guides: embedding, and the browser client against its server', () => {
       expect(((await list.json()) as { data: unknown }).data).toEqual([])
     } finally {
       await stopNodeServer(server, 30_000)
+      await assertNoProcessLeft(data, 30_000)
+    }
+  })
+
+  it("'Who is calling': the host's sessions authenticate callers, roles are checked, saves are authored by the caller", async () => {
+    const file = await writeBlock(embedding, embedding.run('## Who is calling', 0), 'host-auth.ts', {
+      // The host application's own session lookup: here, one signed-in user.
+      sessionUser:
+        "const sessionUser = (cookie: string | undefined) => (cookie === 'session=ada' ? { id: 'ada', name: 'Ada Lovelace', admin: false } : undefined)",
+    })
+    const data = join(inject('consumerRoot'), 'embedding-host-auth')
+    const port = await freePort()
+    const server = await startNodeServer(file, {
+      cwd: await guideDir(embedding),
+      env: sparkEnv('virtualenv', { DATA_DIR: data, PORT: String(port) }),
+      ready: /listening on/,
+      timeoutMs: 120_000,
+    })
+    try {
+      const url = `http://127.0.0.1:${port}/api/v1`
+      const ada = { cookie: 'session=ada' }
+      expect((await fetch(`${url}/pipelines`)).status).toBe(401)
+      expect((await fetch(`${url}/pipelines`, { headers: { cookie: 'session=mallory' } })).status).toBe(401)
+      expect((await fetch(`${url}/pipelines`, { headers: ada })).status).toBe(200)
+      expect((await fetch(`${url}/keys`, { headers: ada })).status, 'an editor manages no keys').toBe(403)
+      const created = await fetch(`${url}/pipelines`, {
+        method: 'POST',
+        headers: { ...ada, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'revenue', template: 'daily-revenue' }),
+      })
+      expect(created.status, await created.clone().text()).toBe(201)
+      const author = execFileSync('git', ['--git-dir', join(data, 'repo.git'), 'log', '-1', '--format=%an', 'main'], {
+        encoding: 'utf8',
+      })
+      expect(author.trim()).toBe('Ada Lovelace')
+    } finally {
+      await stopNodeServer(server, 30_000).catch(() => server.child.kill('SIGKILL'))
       await assertNoProcessLeft(data, 30_000)
     }
   })
