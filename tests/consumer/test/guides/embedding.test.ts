@@ -244,7 +244,8 @@ describe('guides: embedding, and the browser client against its server', () => {
     const server = await startNodeServer(file, {
       cwd: await guideDir(embedding),
       env: sparkEnv('virtualenv', { DATA_DIR: data, PORT: String(port) }),
-      ready: /^200 \{/m,
+      // Both the fetch handler's answer and the node:http server's, in either order.
+      ready: /^(?=[\s\S]*listening on)(?=[\s\S]*^200 \{)/m,
       timeoutMs: 120_000,
     })
     try {
