@@ -55,8 +55,13 @@ export function itInstallsWhatItImports(guide: Guide): void {
 
 /** The last test of a guide: every TypeScript block was run or has a reason; prints which. */
 export function itAccountsForEveryBlock(guide: Guide): void {
-  it(`${guide.name}: every TypeScript block is run, or the test says why not`, () => {
-    console.log(guide.report())
+  it(`${guide.name}: every TypeScript block is run, or the test says why not`, async () => {
+    const report = guide.report()
+    console.log(report)
+    // The global teardown prints every guide's report together at the end of the run.
+    const reports = join(inject('consumerRoot'), 'guide-reports')
+    await mkdir(reports, { recursive: true })
+    await writeFile(join(reports, `${guide.name}.txt`), `${report}\n`)
     expect(guide.unaccounted().map((b) => `${guide.name}:${b.line} (${b.heading})`)).toEqual([])
   })
 }
