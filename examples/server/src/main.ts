@@ -66,7 +66,8 @@ export async function startServer(
       strictTransportSecurity: false,
     }),
   )
-  const spec = generateOpenApi({ servers: [`http://${config.host}:${config.port}`] })
+  // Generated once the server listens, so that its URL names the port it got (PORT=0 picks a free one).
+  let spec: Record<string, unknown> | undefined
   app.get('/openapi.json', (_req, res) => {
     res.json(spec)
   })
@@ -93,6 +94,7 @@ export async function startServer(
   answerClientErrors(server)
   const address = server.address()
   const url = `http://${config.host}:${typeof address === 'object' && address ? address.port : config.port}`
+  spec = generateOpenApi({ servers: [url] })
   log.info('server listening', { url, docs: `${url}/docs`, repo: config.repoDir, worker: config.worker })
   let stopping: Promise<void> | undefined
   return {

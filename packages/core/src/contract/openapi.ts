@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { type ErrorCode, errorStatus } from '../errors.ts'
 import { API_BASE_PATH } from '../routes/route-info.ts'
+import { RUN_STREAM_EVENT_NAMES } from '../routes/run-events.ts'
 import { SDK_VERSION } from '../version.ts'
 import { type AnyRoute, ErrorBodySchema, successEnvelope } from './route.ts'
 import { api } from './routes.ts'
@@ -111,6 +112,27 @@ function parameters(route: AnyRoute, defs: Record<string, unknown>): Record<stri
   return list
 }
 
+/**
+ * One message of an event stream, as OpenAPI 3.1 describes a `text/event-stream` response (each event): its name,
+ * its id, and its `data`, JSON of the route's response schema.
+ */
+function sseEventSchema(route: AnyRoute, defs: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['event', 'data'],
+    properties: {
+      event: { type: 'string', enum: [...RUN_STREAM_EVENT_NAMES] },
+      id: { type: 'string', pattern: '^[0-9]+$', description: 'The event id: send it as Last-Event-ID to resume' },
+      data: {
+        type: 'string',
+        contentMediaType: 'application/json',
+        contentSchema: jsonSchema(route.response, defs, 'output'),
+      },
+      retry: { type: 'integer', minimum: 0 },
+    },
+  }
+}
+
 function responses(route: AnyRoute, defs: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   const status = String(route.status ?? 200)
@@ -118,7 +140,7 @@ function responses(route: AnyRoute, defs: Record<string, unknown>): Record<strin
     route.stream === 'sse'
       ? {
           description: 'A stream of Server-Sent Events',
-          content: { 'text/event-stream': { schema: { type: 'string' } } },
+          content: { 'text/event-stream': { schema: sseEventSchema(route, defs) } },
         }
       : {
           description: 'Success',

@@ -276,9 +276,10 @@ export const api = {
     query: z.strictObject({
       ref: GitRefSchema.optional(),
       mode: z.enum(['run', 'preview']).optional(),
+      // At most 1,000 characters: percent-encoded, any such value keeps the URL within Node's 16 KB header limit.
       params: z
         .string()
-        .max(10_000)
+        .max(1000)
         .optional()
         .meta({ description: 'Run params as a JSON object, e.g. {"ds":"2026-11-01"}' }),
     }),
@@ -389,7 +390,14 @@ export const api = {
     tag: 'execution',
     params: idParams,
     query: z.strictObject({ after: intQuery(0, Number.MAX_SAFE_INTEGER).optional() }),
-    response: z.object({ id: z.number().int(), type: z.string(), payload: z.record(z.string(), z.unknown()) }),
+    // The `data` of each message: a stored event (status, event, log), or the run's end.
+    response: z.union([
+      z.object({ id: z.number().int(), type: z.string(), payload: z.record(z.string(), z.unknown()) }),
+      z.object({
+        status: z.enum(['succeeded', 'failed', 'cancelled']),
+        error: z.record(z.string(), z.unknown()).nullable().optional(),
+      }),
+    ]),
     errors: ['NOT_FOUND'],
   }),
   cancelExecution: defineRoute(routes.cancelExecution, {

@@ -19,7 +19,7 @@ export function intQuery(min: number, max: number) {
       z.number(),
       z
         .string()
-        .regex(/^-?\d{1,15}$/, 'must be an integer')
+        .regex(/^-?\d{1,16}$/, 'must be an integer')
         .transform(Number),
     ])
     .pipe(z.number().int().min(min).max(max))
@@ -37,12 +37,19 @@ export function boolQuery() {
 /** A pipeline name in a path or body. */
 export const PipelineNameSchema = z.string().max(64).regex(PIPELINE_NAME_PATTERN, 'not a valid pipeline name')
 
-/** A git ref (branch, tag or commit id) in a query: no option-like or path-escaping values. */
+/**
+ * A git ref (branch, tag or commit id): git's ref name rules as the git package checks them (no option-like or
+ * path-escaping values, no `..`, `//`, leading or trailing `/` or `.`, no part starting with `.` or ending in `.lock`,
+ * not `HEAD` or `@`), so that the schema accepts only what the server does.
+ */
 export const GitRefSchema = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/, 'not a valid git ref')
+  .regex(
+    /^(?!-)(?!\.)(?!\/)(?!(?:HEAD|@)$)(?!.*\.\.)(?!.*\/\/)(?!.*\/\.)(?!.*\.lock(?:\/|$))(?!.*[./]$)[A-Za-z0-9._/-]+$/,
+    'not a valid git ref',
+  )
 
 /** An opaque id (run, backfill) in a path. */
 export const IdSchema = z
