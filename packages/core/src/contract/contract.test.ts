@@ -121,6 +121,40 @@ describe('API contract', () => {
     )
   })
 
+  it('documents the pipeline entity tags: ETag on reads and saves, 304 on GET, 428 and force on writes', () => {
+    const spec = generateOpenApi()
+    type Param = { name: string; in: string; schema: Record<string, unknown> }
+    type Op = { parameters: Param[]; responses: Record<string, { description: string; headers?: object }> }
+    const item = (spec['paths'] as Record<string, Record<string, Op>>)['/api/v1/pipelines/{name}']
+    const [get, put, del] = [item?.['get'], item?.['put'], item?.['delete']]
+    expect(Object.keys(get?.responses['200']?.headers ?? {})).toEqual(['ETag'])
+    expect(Object.keys(get?.responses['304']?.headers ?? {})).toEqual(['ETag'])
+    expect(Object.keys(put?.responses['200']?.headers ?? {})).toEqual(['ETag'])
+    expect(get?.parameters.map((p) => `${p.in}:${p.name}`)).toContain('header:if-none-match')
+    for (const op of [put, del]) {
+      expect(op?.responses['428']?.description).toContain('PRECONDITION_REQUIRED')
+      expect(op?.parameters.find((p) => p.name === 'force')).toMatchObject({ in: 'query', schema: { type: 'boolean' } })
+      const pattern = new RegExp(String(op?.parameters.find((p) => p.name === 'if-match')?.schema['pattern']))
+      const blob = 'a'.repeat(40)
+      for (const ok of [`"${blob}"`, `W/"${blob}"`, blob, '*']) expect(pattern.test(ok), ok).toBe(true)
+      for (const bad of ['"x"', `W/${blob}`, `"${blob}`, '']) expect(pattern.test(bad), bad).toBe(false)
+    }
+  })
+
+  it('keeps ErrorBody a schema (not a reference to itself), and integer query parameters with their bounds', () => {
+    const spec = generateOpenApi()
+    const schemas = (spec['components'] as { schemas: Record<string, Record<string, unknown>> }).schemas
+    expect(schemas['ErrorBody']).toMatchObject({ type: 'object', required: expect.arrayContaining(['error']) })
+    expect(JSON.stringify(schemas['ErrorBody'])).not.toContain('$ref')
+    const listExecutions = (spec['paths'] as Record<string, Record<string, { parameters: { name: string }[] }>>)[
+      '/api/v1/executions'
+    ]?.['get']
+    expect(listExecutions?.parameters.find((p) => p.name === 'limit')).toMatchObject({
+      schema: { type: 'integer', minimum: 1, maximum: 500 },
+    })
+    expect(Object.keys((spec['info'] as { license?: object }).license ?? {})).toContain('name')
+  })
+
   it('requires bearer credentials on every operation but health, and documents 401, 403, 421 and 429 on each', () => {
     const spec = generateOpenApi()
     expect(spec['security']).toEqual([{ bearerAuth: [] }])
@@ -145,7 +179,7 @@ describe('API contract', () => {
       expect(op.responses['421']?.description, id).toContain('MISDIRECTED_REQUEST')
       expect(op.responses['429']?.description, id).toContain('RATE_LIMITED')
       expect(op.responses['429']?.headers?.['Retry-After']?.description, id).toMatch(/seconds/i)
-      expect(Object.keys(op.responses), id).toEqual(expect.arrayContaining(['400', '413', '500']))
+      expect(Object.keys(op.responses), id).toEqual(expect.arrayContaining(['400', '413', '431', '500', '504']))
       expect('415' in op.responses, id).toBe(op.requestBody !== undefined)
       if (op.requestBody) expect(op.responses['415']?.description, id).toContain('UNSUPPORTED_MEDIA_TYPE')
     }
