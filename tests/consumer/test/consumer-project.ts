@@ -138,31 +138,18 @@ const inside = (child: string, parent: string) => {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..'
 }
 
-/**
- * Writes the consumer's package.json (the tarballs by `file:` path, with `overrides` so that the packages' own
- * `0.1.0` dependencies on each other resolve to the tarballs too; express, esbuild and the zod that core uses from the
- * registry) and runs `npm install`. Fails if anything could resolve from the workspace.
- */
-export async function installConsumer(appDir: string, tarballs: Readonly<Record<string, string>>): Promise<void> {
-  const app = realpathSync(appDir)
+/** Fails unless the project at `app` is outside the workspace with no `node_modules` above it. */
+function assertOutside(app: string): void {
   if (inside(app, realpathSync(WORKSPACE))) throw new Error(`${app} is inside the workspace ${WORKSPACE}`)
   const outer = outerNodeModules(app)
   if (outer.length > 0)
     throw new Error(`node_modules above the consumer project would be searched: ${outer.join(', ')}`)
+}
 
-  const files = Object.fromEntries(Object.entries(tarballs).map(([name, file]) => [name, `file:${file}`]))
-  const pkg = {
-    name: 'sparkle-consumer',
-    private: true,
-    type: 'module',
-    dependencies: { ...files, express: EXPRESS, esbuild: ESBUILD, zod: coreZod() },
-    overrides: files,
-  }
-  await writeFile(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`)
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app })
-
+/** Fails unless each named package resolves to a packed 0.1.0 inside `app`'s node_modules, with no nested copies. */
+function assertInstalledFromTarballs(app: string, names: readonly string[]): void {
   const require = createRequire(join(app, 'package.json'))
-  for (const name of Object.keys(tarballs)) {
+  for (const name of names) {
     const manifest = realpathSync(require.resolve(`${name}/package.json`))
     if (!inside(manifest, join(app, 'node_modules')))
       throw new Error(`${name} resolves outside the consumer: ${manifest}`)
@@ -177,6 +164,63 @@ export async function installConsumer(appDir: string, tarballs: Readonly<Record<
     const nested = join(dirname(manifest), 'node_modules', '@sparkle-studio')
     if (existsSync(nested)) throw new Error(`${name} has its own copy of the packages in ${nested}: overrides missed`)
   }
+}
+
+const fileSpecs = (tarballs: Readonly<Record<string, string>>) =>
+  Object.fromEntries(Object.entries(tarballs).map(([name, file]) => [name, `file:${file}`]))
+
+/**
+ * Writes the consumer's package.json (the tarballs by `file:` path, with `overrides` so that the packages' own
+ * `0.1.0` dependencies on each other resolve to the tarballs too; express, esbuild and the zod that core uses from the
+ * registry) and runs `npm install`. Fails if anything could resolve from the workspace. The tests use this project for
+ * their tools (esbuild, pg); each guide gets its own project (installGuideProject).
+ */
+export async function installConsumer(appDir: string, tarballs: Readonly<Record<string, string>>): Promise<void> {
+  const app = realpathSync(appDir)
+  assertOutside(app)
+  const files = fileSpecs(tarballs)
+  const pkg = {
+    name: 'sparkle-consumer',
+    private: true,
+    type: 'module',
+    dependencies: { ...files, express: EXPRESS, esbuild: ESBUILD, zod: coreZod() },
+    overrides: files,
+  }
+  await writeFile(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`)
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app })
+  assertInstalledFromTarballs(app, Object.keys(tarballs))
+}
+
+/**
+ * A reader's project for one guide: a package.json with `"type": "module"`, then `npm install` with exactly the
+ * guide's install arguments, where each `@sparkle-studio/*` name stands for its tarball (the packages are not on a
+ * registry here; `overrides` send their dependencies on each other to the tarballs too) and every other argument goes
+ * to the registry as written. What the guide forgets to install is then missing when its code runs.
+ */
+export async function installGuideProject(
+  projectDir: string,
+  installArgs: readonly string[],
+  tarballs: Readonly<Record<string, string>>,
+): Promise<void> {
+  const app = realpathSync(projectDir)
+  assertOutside(app)
+  // Relative `file:` specs, as npm writes the direct dependencies it installs: an override must equal those.
+  const relativeSpecs = Object.fromEntries(
+    Object.entries(tarballs).map(([name, file]) => [name, `file:${relative(app, file)}`]),
+  )
+  const pkg = { name: 'sparkle-guide', private: true, type: 'module', overrides: relativeSpecs }
+  await writeFile(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`)
+  const args = installArgs.map((arg) => {
+    if (!arg.startsWith('@sparkle-studio/')) return arg
+    const tarball = tarballs[arg]
+    if (!tarball) throw new Error(`the guide installs ${arg}, which is not one of the packed packages`)
+    return tarball
+  })
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...args], { cwd: app })
+  assertInstalledFromTarballs(
+    app,
+    installArgs.filter((a) => a.startsWith('@sparkle-studio/')),
+  )
 }
 
 /**

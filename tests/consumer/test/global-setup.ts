@@ -10,10 +10,15 @@ import { assertBuilt, installConsumer, packAll } from './consumer-project.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** A temporary folder outside the workspace: the consumer project is `<root>/app`, the tarballs `<root>/packs`. */
+    /**
+     * A temporary folder outside the workspace: the tarballs in `<root>/packs`, the tests' consumer project in
+     * `<root>/app`, and each guide's own project in `<root>/guides/<guide>`.
+     */
     consumerRoot: string
-    /** The consumer project: the packed packages installed with npm. */
+    /** The consumer project: the packed packages installed with npm (the tests' tools: esbuild, pg). */
     consumerApp: string
+    /** The tarball of each package, by name. */
+    consumerTarballs: Record<string, string>
   }
 }
 
@@ -24,12 +29,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await mkdir(join(root, 'packs'))
   await mkdir(app)
   const started = Date.now()
-  await installConsumer(app, await packAll(join(root, 'packs')))
+  const tarballs = await packAll(join(root, 'packs'))
+  await installConsumer(app, tarballs)
   console.log(
     `consumer project ${app}: packed and installed with npm in ${Math.round((Date.now() - started) / 1000)} s`,
   )
   project.provide('consumerRoot', root)
   project.provide('consumerApp', app)
+  project.provide('consumerTarballs', tarballs)
   return async () => {
     const reports = join(root, 'guide-reports')
     if (existsSync(reports)) {

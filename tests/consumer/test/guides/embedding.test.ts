@@ -128,11 +128,11 @@ describe('guides: embedding, and the browser client against its server', () => {
       const entry = await writeBlock(browser, connect, 'bundle-entry.ts', {
         getAccessToken: "const getAccessToken = async () => sessionStorage.getItem('sparkle-token') ?? ''",
       })
-      const app = inject('consumerApp')
-      const esbuild = createRequire(join(app, 'package.json'))('esbuild') as Esbuild
+      // esbuild from the tests' own project; the bundle resolves the client in the browser guide's project.
+      const esbuild = createRequire(join(inject('consumerApp'), 'package.json'))('esbuild') as Esbuild
       const result = await esbuild
         .build({
-          absWorkingDir: app,
+          absWorkingDir: await guideDir(browser),
           entryPoints: [entry],
           platform: 'browser',
           bundle: true,

@@ -2,17 +2,32 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, inject, it } from 'vitest'
-import { coreZod } from '../consumer-project.ts'
+import { coreZod, installGuideProject } from '../consumer-project.ts'
 import { type CodeBlock, type Guide, installName, supplyDeclared } from '../guide.ts'
 
 /** Packages the consumer project has installed besides the packed ones (see installConsumer). */
 const REGISTRY_PACKAGES = new Set(['express', 'zod'])
 
-/** The folder of a guide's files inside the consumer project (created on first use). */
-export async function guideDir(guide: Guide): Promise<string> {
-  const dir = join(inject('consumerApp'), guide.name.replace(/\.md$/, ''))
-  await mkdir(dir, { recursive: true })
-  return dir
+const projects = new Map<string, Promise<string>>()
+
+/**
+ * The guide's own project, outside the workspace and outside the tests' consumer project: made on first use with
+ * exactly the guide's `npm install` commands (see installGuideProject), as a reader following the guide makes it.
+ */
+export function guideDir(guide: Guide): Promise<string> {
+  let project = projects.get(guide.name)
+  if (!project) {
+    project = (async () => {
+      const dir = join(inject('consumerRoot'), 'guides', guide.name.replace(/\.md$/, ''))
+      await mkdir(dir, { recursive: true })
+      const started = Date.now()
+      await installGuideProject(dir, guide.installed(), inject('consumerTarballs'))
+      console.log(`${guide.name}: npm install ${guide.installed().join(' ')} (${Date.now() - started} ms)`)
+      return dir
+    })()
+    projects.set(guide.name, project)
+  }
+  return project
 }
 
 /** Writes a block into the guide's folder as `file`, with what it declares supplied; returns the path. */
