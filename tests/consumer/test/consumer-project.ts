@@ -77,6 +77,18 @@ export function sparkEnv(
   return { ...env, ...extra }
 }
 
+/** The environment of a consumer's process on a machine without Spark: no SPARK_HOME, no pyspark on any Python. */
+export function noSparkEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const env = outsiderEnv()
+  for (const key of ['SPARK_HOME', 'SPARKLE_PYTHON', 'VIRTUAL_ENV', 'PYTHONHOME']) delete env[key]
+  const bin = join(SPARK_VENV, 'bin')
+  env['PATH'] = (env['PATH'] ?? '')
+    .split(':')
+    .filter((p) => p !== '' && p !== bin)
+    .join(':')
+  return { ...env, ...extra }
+}
+
 /** Runs a command to completion; rejects with the command, its exit code and its output. */
 export async function run(
   cmd: string,

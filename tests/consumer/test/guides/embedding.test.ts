@@ -1,5 +1,6 @@
 // docs/guides/embedding.md and docs/guides/browser-client.md, as a reader runs them, in a project that installed the
-// packed packages with npm: the guide's Express server on real Spark (pyspark from an active virtualenv, no SPARK_HOME,
+// packed packages with npm: the guide's Express server on a machine without Spark (it starts, and says what is
+// missing), then on real Spark (pyspark from an active virtualenv, no SPARK_HOME,
 // no SPARKLE_PYTHON), its client script, every example of the browser guide against that server (and its client
 // module bundled for a browser), then, with the server stopped, the scripts that open the same data folder: the use
 // cases without HTTP, and the nightly script on Spark found through SPARK_HOME; then the node:http server and the
@@ -12,7 +13,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { runNode, sparkEnv } from '../consumer-project.ts'
+import { noSparkEnv, runNode, sparkEnv } from '../consumer-project.ts'
 import { Guide } from '../guide.ts'
 import { assertNoProcessLeft, type ServerProcess, startNodeServer, stopNodeServer } from '../processes.ts'
 import { guideDir, itAccountsForEveryBlock, itInstallsWhatItImports, ownFileName, writeBlock } from './lib.ts'
@@ -47,6 +48,37 @@ describe('guides: embedding, and the browser client against its server', () => {
   itInstallsWhatItImports(browser)
 
   const dataDir = () => join(inject('consumerRoot'), 'embedding-data')
+
+  it('the Express server starts without Spark, answers, and its health says what is missing and the fix', async () => {
+    const file = await writeBlock(embedding, embedding.run('## Express: the API in one line', 0), 'server.ts')
+    const data = join(inject('consumerRoot'), 'embedding-no-spark')
+    const port = await freePort()
+    const server = await startNodeServer(file, {
+      cwd: await guideDir(embedding),
+      env: noSparkEnv({ DATA_DIR: data, PORT: String(port) }),
+      ready: /listening on/,
+      timeoutMs: 120_000,
+    })
+    try {
+      const key = readFileSync(join(data, 'admin-key'), 'utf8').trim()
+      const get = async (path: string) => {
+        const answer = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+        return { status: answer.status, body: (await answer.json()) as { data?: Record<string, unknown> } }
+      }
+      const health = await get('/health')
+      const checks = health.body.data?.['checks'] as Record<string, { ok: boolean }> | undefined
+      expect(checks?.['spark']?.ok, JSON.stringify(health.body)).toBe(false)
+      expect(JSON.stringify(checks?.['spark'])).toContain('pip install pyspark==4.3.0')
+      expect(checks?.['git']?.ok).toBe(true)
+      expect(checks?.['database']?.ok).toBe(true)
+      expect((await get('/pipelines')).status).toBe(200)
+    } finally {
+      await stopNodeServer(server, 30_000)
+      await assertNoProcessLeft(data, 30_000)
+    }
+  })
 
   describe("the Express server of 'Express: the API in one line'", () => {
     let server: ServerProcess | undefined
