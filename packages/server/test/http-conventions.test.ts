@@ -113,7 +113,17 @@ describe('HTTP conventions of the API', () => {
       .catch((error: unknown) => error)
     expect(refused).toBeInstanceOf(ApiConflictError)
     expect(refused).toMatchObject({ status: 428, code: 'PRECONDITION_REQUIRED' })
-    await client.savePipeline({ params: { name: 'orders' }, query: { force: true }, body: { document } })
+    const forcedSave = await client.savePipeline({
+      params: { name: 'orders' },
+      query: { force: true },
+      body: { document },
+    })
+    // The revision of a read names the version as well as its blob does.
+    await client.savePipeline({
+      params: { name: 'orders' },
+      headers: { 'if-match': forcedSave.revision },
+      body: { document: { ...document, description: 'by revision' } },
+    })
   })
 
   it('takes the weak form W/"<blob>" on PUT and DELETE alike; DELETE without If-Match is 428, with force it deletes', async () => {
