@@ -307,7 +307,9 @@ export const api = {
         examples: [{ pipeline: 'orders', limit: 5 }],
       }),
     response: DryRunResultSchema,
-    errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'SPARK_UNAVAILABLE', 'JOB_TIMEOUT'],
+    // A preview that fails as a whole (Spark refused the plan, the driver died) is SPARK_JOB_FAILED; one cut short by
+    // the server's shutdown is JOB_CANCELLED.
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'SPARK_UNAVAILABLE', 'SPARK_JOB_FAILED', 'JOB_TIMEOUT', 'JOB_CANCELLED'],
   }),
   run: defineRoute(routes.run, {
     summary: 'Queue a run of a saved pipeline at a revision; the same idempotency key returns the same run',
