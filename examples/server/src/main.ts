@@ -80,6 +80,16 @@ export async function startServer(
   app.get(['/docs', '/docs/'], (_req, res) => {
     res.type('html').send(DOCS_PAGE)
   })
+  // The document and the docs page are read-only: another method on them is a 405 that says which ones work.
+  app.all(['/openapi.json', '/docs', '/docs/', '/docs/init.js'], (req, res) => {
+    res
+      .status(405)
+      .set('allow', 'GET, HEAD')
+      .json({
+        success: false,
+        error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not allowed on ${req.path}` },
+      })
+  })
   app.use((req, res) => {
     res
       .status(404)

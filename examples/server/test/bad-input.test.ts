@@ -153,6 +153,20 @@ describe('bad input on every route gives a typed 4xx and changes nothing', () =>
     }
   })
 
+  it('answers another method on the OpenAPI document or the docs page with 405 and Allow, and a URL past the header limit with a 431 envelope', async () => {
+    for (const path of ['/openapi.json', '/docs']) {
+      const response = await fetch(`${server.url}${path}`, { method: 'POST' })
+      expect(response.status, path).toBe(405)
+      expect(response.headers.get('allow')).toBe('GET, HEAD')
+      expect(await response.json()).toMatchObject({ success: false, error: { code: 'METHOD_NOT_ALLOWED' } })
+    }
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { servers: { url: string }[] }
+    expect(doc.servers).toEqual([{ url: server.url }])
+    const long = await fetch(`${server.url}/api/v1/executions?cursor=${'c'.repeat(20_000)}`)
+    expect(long.status).toBe(431)
+    expect(await long.json()).toMatchObject({ success: false, error: { code: 'HEADERS_TOO_LARGE' } })
+  })
+
   it('left the repository exactly as it was', async () => {
     expect(await snapshot()).toBe(before)
     expect(seen.length).toBeGreaterThan(150)
