@@ -212,6 +212,13 @@ describe('guides: embedding, and the browser client against its server', () => {
       expect(stdout).toMatch(/^commit [0-9a-f]{40} by .+; next save sends "?[0-9a-f]{40}"?$/m)
       const saved = (await api('/pipelines/daily-revenue')) as { document: { description?: string } }
       expect(saved.document.description).toBe('Paid orders per customer and day')
+      // As the guide says: without if-match, a save over the existing pipeline is refused.
+      const blind = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines/daily-revenue`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ document: saved.document }),
+      })
+      expect(blind.status).toBe(428)
     })
 
     const draft =
