@@ -46,18 +46,6 @@ export function codeBlocks(markdownFile: string): CodeBlock[] {
   return blocks
 }
 
-/** The fenced code blocks of one language under a `## ` heading, in order. */
-export function codeBlocksUnder(markdownFile: string, heading: string, lang: string): string[] {
-  const blocks = codeBlocks(markdownFile).filter((b) => b.heading === heading)
-  if (
-    !readFileSync(markdownFile, 'utf8')
-      .split(/\r?\n/)
-      .some((l) => l.trim() === heading)
-  )
-    throw new Error(`${markdownFile}: no heading "${heading}"`)
-  return blocks.filter((b) => b.lang === lang).map((b) => b.code)
-}
-
 const TS = new Set(['ts', 'typescript'])
 
 /** The package an import specifier names (`@scope/name`, `name`), or undefined for relative and `node:` imports. */
