@@ -33,6 +33,8 @@ expectTypeOf(client.savePipeline).toBeCallableWith({
 expectTypeOf(client.deletePipeline).toBeCallableWith({ params: { name: 'orders' }, query: { force: true } })
 // @ts-expect-error If-None-Match on a save only takes `*`
 void client.savePipeline({ params: { name: 'o' }, headers: { 'if-none-match': '"x"' }, body: { document: {} } })
+// @ts-expect-error the typed client answers data: revalidation (If-None-Match, 304) is for plain HTTP callers
+void client.getPipeline({ params: { name: 'o' }, headers: { 'if-none-match': '"x"' } })
 // @ts-expect-error force is a boolean (or the 'true'/'false' of a URL)
 void client.deletePipeline({ params: { name: 'o' }, query: { force: 1 } })
 

@@ -109,6 +109,16 @@ function parameters(route: AnyRoute, defs: Record<string, unknown>): Record<stri
   add('path', route.params)
   add('query', route.query)
   add('header', route.headers)
+  // Revalidation is HTTP's, not the use case's: the handler reads If-None-Match itself on the GET of a route with an
+  // entity tag (so the typed client, which answers data, does not offer it).
+  if (route.etag && route.method === 'GET')
+    list.push({
+      name: 'if-none-match',
+      in: 'header',
+      required: false,
+      schema: { type: 'string', maxLength: 2000 },
+      description: 'ETags you hold (or `*`): when one is the current one, the answer is 304 without a body',
+    })
   return list
 }
 

@@ -61,13 +61,6 @@ const saveHeaders = z.object({
   }),
 })
 const deleteHeaders = z.object({ 'if-match': ifMatchHeader })
-const getHeaders = z.object({
-  'if-none-match': z
-    .string()
-    .max(2000)
-    .optional()
-    .meta({ description: 'ETags you hold (or `*`): when one is the current one, the answer is 304 without a body' }),
-})
 const forceQuery = z.strictObject({
   force: boolQuery().optional().meta({
     description:
@@ -201,7 +194,6 @@ export const api = {
     tag: 'pipelines',
     params: nameParams,
     query: refQuery,
-    headers: getHeaders,
     response: PipelineRecordSchema,
     etag: true,
     errors: ['NOT_FOUND'],
