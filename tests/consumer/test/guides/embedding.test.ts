@@ -249,6 +249,15 @@ describe('guides: embedding, and the browser client against its server', () => {
       expect(stdout).toMatch(/^succeeded /m)
     })
 
+    it('has a second pipeline (from the customer-orders template) for the every-pipeline script below', async () => {
+      const answer = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'customer-orders', template: 'customer-orders' }),
+      })
+      expect(answer.status).toBe(201)
+    })
+
     it('browser guide: the errors example reaches the server without an error', async () => {
       const { stdout, stderr } = await runBrowserBlock('## Errors', 0)
       expect(`${stdout}${stderr}`).toBe('')
@@ -261,7 +270,11 @@ describe('guides: embedding, and the browser client against its server', () => {
       cwd: await guideDir(embedding),
       env: sparkEnv('virtualenv', { DATA_DIR: dataDir() }),
     })
-    expect(stdout.trim()).toMatch(/^queued \S+ for daily-revenue$/)
+    const queued = stdout.trim().split('\n')
+    expect(queued.map((line) => line.replace(/^queued \S+ for /, '')).sort()).toEqual([
+      'customer-orders',
+      'daily-revenue',
+    ])
   })
 
   it("'A script': runs daily-revenue for 2026-11-02 from the repository, Spark found through SPARK_HOME", async () => {
