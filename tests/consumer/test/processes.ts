@@ -1,5 +1,6 @@
 // Starting the consumer's server, stopping it, and checking that nothing it started (Spark included) outlives it.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /** A server started with the consumer's node. */
@@ -88,4 +89,14 @@ export async function assertNoProcessLeft(text: string, timeoutMs: number): Prom
   throw new Error(
     `processes left running after the server stopped:\n${left.map((p) => `${p.pid} ${p.args}`).join('\n')}`,
   )
+}
+
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (typeof address !== 'object' || address === null) throw new Error('no port')
+  return address.port
 }

@@ -1,7 +1,6 @@
-// docs/guides/embedding.md and docs/guides/browser-client.md, as a reader runs them, in a project that installed the
-// packed packages with npm: the guide's Express server on a machine without Spark (it starts, and says what is
-// missing), then on real Spark (pyspark from an active virtualenv, no SPARK_HOME,
-// no SPARKLE_PYTHON), its client script, every example of the browser guide against that server (and its client
+// docs/guides/embedding.md and docs/guides/browser-client.md, as a reader runs them, each in a project made with its
+// own npm install line: the guide's Express server on a machine without Spark (it starts, and says what is missing),
+// then on real Spark (pyspark from an active virtualenv, no SPARK_HOME, no SPARKLE_PYTHON), its client script, every example of the browser guide against that server (and its client
 // module bundled for a browser), then, with the server stopped, the scripts that open the same data folder: the use
 // cases without HTTP, and the nightly script on Spark found through SPARK_HOME; then the node:http server and the
 // server whose callers come from the host's own sessions, each on its own data folder. One file, so one server and
@@ -9,13 +8,12 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { noSparkEnv, runNode, sparkEnv } from '../consumer-project.ts'
 import { Guide } from '../guide.ts'
-import { assertNoProcessLeft, type ServerProcess, startNodeServer, stopNodeServer } from '../processes.ts'
+import { assertNoProcessLeft, freePort, type ServerProcess, startNodeServer, stopNodeServer } from '../processes.ts'
 import { guideDir, itAccountsForEveryBlock, itInstallsWhatItImports, ownFileName, writeBlock } from './lib.ts'
 
 /** The part of esbuild's JS API the bundle test calls. */
@@ -33,15 +31,6 @@ const embedding = new Guide('embedding.md')
 const browser = new Guide('browser-client.md')
 const BROWSER_BASE_URL = 'https://studio.example.com'
 const BUDGET_BYTES = 15 * 1024
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (typeof address !== 'object' || address === null) throw new Error('no port')
-  return address.port
-}
 
 describe('guides: embedding, and the browser client against its server', () => {
   itInstallsWhatItImports(embedding)

@@ -7,13 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { outsiderEnv, runNode, sparkEnv } from '../consumer-project.ts'
 import { Guide } from '../guide.ts'
-import { assertNoProcessLeft, type ServerProcess, startNodeServer, stopNodeServer } from '../processes.ts'
+import { assertNoProcessLeft, freePort, type ServerProcess, startNodeServer, stopNodeServer } from '../processes.ts'
 import { guideDir, itAccountsForEveryBlock, itInstallsWhatItImports, writeBlock } from './lib.ts'
 
 const guide = new Guide('production.md')
@@ -39,15 +38,6 @@ async function admin(sql: string): Promise<void> {
   } finally {
     await client.end()
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (typeof address !== 'object' || address === null) throw new Error('no port')
-  return address.port
 }
 
 /** The URL of a database of the TEST_DATABASE_URL server. */
