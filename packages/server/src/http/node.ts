@@ -171,6 +171,13 @@ export function answerClientErrors(server: Server): void {
         : { code: 'BAD_REQUEST', message: 'The request is not valid HTTP' },
     })
     const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'
+    // Read (and drop) what the client still sends, so that closing does not reset the connection before it reads the
+    // answer; a client that never stops is cut off after a few seconds.
+    socket.on('data', () => {})
+    socket.resume()
+    const cutOff = setTimeout(() => socket.destroy(), 5_000)
+    cutOff.unref()
+    socket.once('close', () => clearTimeout(cutOff))
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
