@@ -204,4 +204,35 @@ describe('HTTP conventions of the API', () => {
     expect(response.status).toBe(400)
     expect((await send('/keys')).status).toBe(200)
   })
+  it('asks a commit for the blob of each pipeline it changes: 428 without it (nothing written), 201 with it or force', async () => {
+    await client.createPipeline({ body: { name: 'batch-a', template: 'daily-revenue' } })
+    const { document, blob } = await client.getPipeline({ params: { name: 'batch-a' } })
+    const head = (await client.gitStatus()).commit
+    const commit = (changes: unknown[], force?: boolean) =>
+      send('/git/commit', {
+        method: 'POST',
+        body: { message: 'batch', changes, ...(force !== undefined ? { force } : {}) },
+      })
+
+    const blind = await commit([{ name: 'batch-a', document: { ...document, description: 'blind' } }])
+    expect(blind.status).toBe(428)
+    expect(await blind.json()).toMatchObject({
+      error: { code: 'PRECONDITION_REQUIRED', details: { name: 'batch-a', currentBlob: blob } },
+    })
+    const blindDelete = await commit([{ name: 'batch-a', document: null }])
+    expect(blindDelete.status).toBe(428)
+    expect((await client.gitStatus()).commit).toBe(head)
+
+    const missingDelete = await commit([{ name: 'no-such-pipeline', document: null }])
+    expect(missingDelete.status).toBe(404)
+
+    const checked = await commit([
+      { name: 'batch-a', document: { ...document, description: 'checked' }, expected: blob },
+      { name: 'batch-b', document: { ...document, name: 'batch-b' } },
+    ])
+    expect(checked.status).toBe(201)
+    const forced = await commit([{ name: 'batch-a', document: { ...document, description: 'forced' } }], true)
+    expect(forced.status).toBe(201)
+    expect((await client.getPipeline({ params: { name: 'batch-a' } })).document['description']).toBe('forced')
+  })
 })

@@ -455,16 +455,20 @@ export const api = {
               .optional()
               .meta({
                 description:
-                  'The blob you read (as for If-Match); null: the pipeline must not exist yet; absent: no check',
+                  'The blob you read (as for If-Match); null or absent: the pipeline must not exist yet (absent and existing is 428 PRECONDITION_REQUIRED unless force); deleting needs the blob or force',
               }),
           }),
         )
         .min(1)
         .max(1000),
+      force: z.boolean().optional().meta({
+        description:
+          'Write every change over whatever version is there (for scripts): changes without expected are not checked',
+      }),
     }),
     response: z.object({ commit: CommitSchema, names: z.array(z.string()) }),
     status: 201,
-    errors: ['VALIDATION_FAILED', 'CONFLICT', 'NOT_FOUND', 'SECRET_IN_PLAINTEXT'],
+    errors: ['VALIDATION_FAILED', 'CONFLICT', 'PRECONDITION_REQUIRED', 'NOT_FOUND', 'SECRET_IN_PLAINTEXT'],
   }),
   pull: defineRoute(routes.pull, {
     summary: 'Fetch and fast-forward (or rebase) the branch; a conflict changes nothing',

@@ -1,7 +1,7 @@
-import { type PipelineDocument, StudioError } from '@sparkle-studio/core'
+import { hasErrorCode, type PipelineDocument, StudioError } from '@sparkle-studio/core'
 import type { StudioParts } from '../parts.ts'
 import { authorOf } from '../principal.ts'
-import { commitDto } from './pipelines.ts'
+import { commitDto, preconditionRequired } from './pipelines.ts'
 import type { UseCases } from './types.ts'
 
 type GitCases = Pick<
@@ -28,20 +28,44 @@ export function gitUseCases({ pipelines, pullRequests }: Pick<StudioParts, 'pipe
       const b = await pipelines.createBranch(body.name, { ...(body.from ? { from: body.from } : {}), signal })
       return { name: b.name, commit: b.commit, current: b.current }
     },
+    // As for a single save: a change names the blob it replaces (expected), or creates (expected null or absent), or
+    // the commit is forced. A delete without expected is refused before anything is written; a save without one is
+    // written as a creation, so that the store's atomic check turns an existing pipeline into a 428, not an overwrite.
     commit: async ({ body }, { signal, principal }) => {
-      const result = await pipelines.commit(
-        body.changes.map((c) => ({
-          name: c.name,
-          document: c.document as PipelineDocument | null,
-          ...(c.expected !== undefined ? { expected: c.expected } : {}),
-        })),
-        {
-          message: body.message,
-          author: authorOf(principal),
-          ...(body.branch ? { branch: body.branch } : {}),
-          signal,
-        },
-      )
+      const how = 'give the change expected: the blob of your read'
+      if (!body.force) {
+        for (const c of body.changes) {
+          if (c.document !== null || c.expected !== undefined) continue
+          const current = await pipelines.get(c.name, { signal })
+          throw preconditionRequired(c.name, 'delete', { name: c.name, currentBlob: current.blob }, how)
+        }
+      }
+      const blind = new Set(body.force ? [] : body.changes.filter((c) => c.expected === undefined).map((c) => c.name))
+      const result = await pipelines
+        .commit(
+          body.changes.map((c) => ({
+            name: c.name,
+            document: c.document as PipelineDocument | null,
+            ...(c.expected !== undefined ? { expected: c.expected } : blind.has(c.name) ? { expected: null } : {}),
+          })),
+          {
+            message: body.message,
+            author: authorOf(principal),
+            ...(body.branch ? { branch: body.branch } : {}),
+            signal,
+          },
+        )
+        .catch((error: unknown) => {
+          const details = (error as { details?: { name?: unknown; currentBlob?: unknown } }).details
+          if (
+            hasErrorCode(error, 'CONFLICT') &&
+            typeof details?.name === 'string' &&
+            blind.has(details.name) &&
+            details.currentBlob
+          )
+            throw preconditionRequired(details.name, 'overwrite', details, how)
+          throw error
+        })
       return { commit: commitDto(result), names: body.changes.map((c) => c.name) }
     },
     pull: async ({ body }, { signal }) => {

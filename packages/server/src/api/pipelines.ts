@@ -36,11 +36,19 @@ export function expectedFromIfMatch(header: string | undefined): string | undefi
   return value === '*' ? '*' : value.replace(/^W\//, '').replaceAll('"', '')
 }
 
-/** The `PRECONDITION_REQUIRED` error of a write to an existing pipeline that names no version and is not forced. */
-function preconditionRequired(name: string, what: 'overwrite' | 'delete', details: unknown): StudioError {
+/**
+ * The `PRECONDITION_REQUIRED` error of a write to an existing pipeline that names no version and is not forced.
+ * `how` says where the version goes: the `If-Match` header (the default) or a commit change's `expected`.
+ */
+export function preconditionRequired(
+  name: string,
+  what: 'overwrite' | 'delete',
+  details: unknown,
+  how = 'send If-Match with the ETag of your GET',
+): StudioError {
   return new StudioError(
     'PRECONDITION_REQUIRED',
-    `pipeline "${name}" exists: to ${what} it, send If-Match with the ETag of your GET (so that nobody's newer save is lost), or force=true to ${what} whatever version is there`,
+    `pipeline "${name}" exists: to ${what} it, ${how} (so that nobody's newer save is lost), or force=true to ${what} whatever version is there`,
     details,
   )
 }
