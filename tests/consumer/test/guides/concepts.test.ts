@@ -32,6 +32,17 @@ describe('guide: concepts', () => {
     expect(stdout.trim()).toBe('valid')
   })
 
+  it('writes the same pipeline with the typed helpers: ids and positions filled in, valid', async () => {
+    const file = await writeBlock(guide, guide.run('## Pipelines', 1), 'typed-authoring.ts')
+    const { stdout } = await runNode(file, { cwd: await guideDir(guide), env: outsiderEnv() })
+    const [edges = '', valid] = stdout.trim().split(' ')
+    expect(JSON.parse(edges)).toEqual([
+      expect.objectContaining({ source: 'orders', target: 'paid', id: expect.any(String) }),
+      expect.objectContaining({ source: 'paid', target: 'out', id: expect.any(String) }),
+    ])
+    expect(valid).toBe('true')
+  })
+
   it('compiles that pipeline to a plan, and to a preview plan with a query per node but the sink', async () => {
     const file = await writeBlock(guide, guide.run('## Plans'), 'plans.ts', { document: pipelinesDocument() })
     const { stdout } = await runNode(file, { cwd: await guideDir(guide), env: outsiderEnv() })
