@@ -1,12 +1,13 @@
 // docs/guides/custom-components.md, as a reader runs it in their own project: the guide's own component (the e-mail
 // check, saved as email-format-check.ts) registered and run on real Spark by the "Registering" script, with the
-// packed packages installed by npm and pyspark from an active virtualenv. The rest of the guide quotes the example
+// packed packages installed by npm and pyspark from an active virtualenv; then its version 2 and the upgrade of a
+// pipeline that uses version 1. The rest of the guide quotes the example
 // package of the repository (`from=` excerpts, checked line for line against those files by the docs build, and run
 // by that package's own tests).
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runNode, sparkEnv } from '../consumer-project.ts'
+import { outsiderEnv, runNode, sparkEnv } from '../consumer-project.ts'
 import { Guide } from '../guide.ts'
 import { guideDir, itAccountsForEveryBlock, itInstallsWhatItImports, ownFileName, writeBlock } from './lib.ts'
 
@@ -43,6 +44,22 @@ describe('guide: writing a custom component', () => {
     const { stdout } = await runNode(file, { cwd: await guideDir(guide), env: sparkEnv('virtualenv') })
     expect(stdout).toMatch(/^emails: 1 failed rows \(error\)$/m)
     expect(stdout).toMatch(/^failed \S/m)
+  })
+
+  it("upgrades a pipeline that uses version 1 of the check to the guide's version 2", async () => {
+    await writeBlock(guide, guide.run('## Compiling to Spark SQL', 0), 'email-format-check.ts')
+    const v2 = guide.run('## Versions and upgrades', 0)
+    expect(ownFileName(v2)).toBe('email-format-check-v2.ts')
+    await writeBlock(guide, v2, 'email-format-check-v2.ts')
+    const file = await writeBlock(guide, guide.run('## Versions and upgrades', 1), 'upgrade.ts')
+    const { stdout } = await runNode(file, { cwd: await guideDir(guide), env: outsiderEnv() })
+    expect(stdout).toMatch(/^component \/nodes\/1\/data\/component .*quality\/email-format@1.*@2/m)
+    const [data = '', valid] = stdout.trim().split('\n').at(-1)?.split(' ') ?? []
+    expect(JSON.parse(data)).toEqual({
+      component: 'quality/email-format@2',
+      config: { columns: ['email'], onFail: 'warn' },
+    })
+    expect(valid).toBe('true')
   })
 
   itAccountsForEveryBlock(guide)
