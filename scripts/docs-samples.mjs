@@ -61,11 +61,19 @@ function codeBlocks(text) {
 const trimEnd = (lines) => lines.map((l) => l.trimEnd())
 
 /** True when `excerpt`'s lines appear, in order and contiguous, in `source`. */
+// An excerpt may be shown less indented than it stands in its file (code from inside a function, as formatters
+// print a fenced block): the lines must follow each other in the file with one common extra indentation.
 function isExcerpt(excerpt, source) {
   const want = trimEnd(excerpt.split('\n'))
   const have = trimEnd(source.split('\n'))
+  const at = want.findIndex((line) => line.trim() !== '')
+  if (at < 0) return true
+  const indent = (line) => line.length - line.trimStart().length
   for (let start = 0; start + want.length <= have.length; start++) {
-    if (want.every((line, k) => have[start + k] === line)) return true
+    const extra = indent(have[start + at]) - indent(want[at])
+    if (extra < 0) continue
+    const pad = ' '.repeat(extra)
+    if (want.every((line, k) => have[start + k] === (line.trim() === '' ? line : pad + line))) return true
   }
   return false
 }
