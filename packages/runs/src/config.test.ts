@@ -11,9 +11,12 @@ describe('storeConfigFromEnv', () => {
     })
   })
 
-  it('falls back to the embedded database in SPARKLE_DATA_DIR or the default folder', () => {
-    expect(storeConfigFromEnv({ SPARKLE_DATA_DIR: '/var/lib/sparkle' })).toEqual({ dataDir: '/var/lib/sparkle' })
-    expect(storeConfigFromEnv({})).toEqual({ dataDir: resolve('.sparkle/db') })
+  it('falls back to the embedded database where a server with SPARKLE_DATA_DIR keeps it, or the default folder', () => {
+    expect(storeConfigFromEnv({ SPARKLE_DATA_DIR: '/var/lib/sparkle' })).toEqual({ dataDir: '/var/lib/sparkle/db' })
+    expect(storeConfigFromEnv({ SPARKLE_DATA_DIR: '/var/lib/sparkle' }, { defaultDataDir: '/tmp/x' })).toEqual({
+      dataDir: '/var/lib/sparkle/db',
+    })
+    expect(storeConfigFromEnv({})).toEqual({ dataDir: resolve('.data/db') })
     expect(storeConfigFromEnv({ DATABASE_URL: '  ' }, { defaultDataDir: '/tmp/x' })).toEqual({ dataDir: '/tmp/x' })
   })
 

@@ -1,12 +1,12 @@
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { ValidationError } from '@sparkle-studio/core'
 import type { DatabaseConfig } from './database.ts'
 
 /** Options of {@link storeConfigFromEnv}. */
 export interface StoreEnvOptions {
   /**
-   * Data folder of the embedded database when neither `DATABASE_URL` nor `SPARKLE_DATA_DIR` is set.
-   * @default '.sparkle/db' (relative to the working directory)
+   * Folder of the embedded database when neither `DATABASE_URL` nor `SPARKLE_DATA_DIR` is set.
+   * @default '.data/db' (relative to the working directory: the database of a server with the default data folder)
    */
   readonly defaultDataDir?: string | undefined
 }
@@ -14,7 +14,8 @@ export interface StoreEnvOptions {
 /**
  * Reads the run store's database settings from environment variables: `DATABASE_URL` (a `postgres://` or
  * `postgresql://` URL) selects PostgreSQL, with `DATABASE_POOL_SIZE` connections; otherwise the embedded database
- * lives in `SPARKLE_DATA_DIR` (or `defaultDataDir`).
+ * lives in `<SPARKLE_DATA_DIR>/db`, where a server with that data folder keeps it (`@sparkle-studio/server`'s
+ * `loadServerConfig` reads the same variables), or in `defaultDataDir`.
  *
  * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} when `DATABASE_URL` is not a PostgreSQL URL or the pool size is not a positive integer.
  * @example
@@ -57,6 +58,6 @@ export function storeConfigFromEnv(
     }
     return { url }
   }
-  const dir = env['SPARKLE_DATA_DIR']?.trim() || options.defaultDataDir || '.sparkle/db'
-  return { dataDir: resolve(dir) }
+  const dataDir = env['SPARKLE_DATA_DIR']?.trim()
+  return { dataDir: resolve(dataDir ? join(dataDir, 'db') : options.defaultDataDir || join('.data', 'db')) }
 }

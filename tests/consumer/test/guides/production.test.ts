@@ -67,8 +67,9 @@ describe('guide: operating in production', () => {
     return (await runNode(file, { cwd: await guideDir(guide), env })).stdout
   }
 
-  it('opens the embedded run store from SPARKLE_DATA_DIR, migrates it once and queues the run once', async () => {
-    const env = outsiderEnv({ SPARKLE_DATA_DIR: join(inject('consumerRoot'), 'production', 'db') })
+  it('opens the embedded run store in <SPARKLE_DATA_DIR>/db, migrates it once and queues the run once', async () => {
+    const data = join(inject('consumerRoot'), 'production', 'data')
+    const env = outsiderEnv({ SPARKLE_DATA_DIR: data })
     delete env['DATABASE_URL']
     const first = await runStore(env)
     expect(first).toMatch(/^run store on pglite, [1-9]\d* migrations applied$/m)
@@ -76,6 +77,7 @@ describe('guide: operating in production', () => {
     const again = await runStore(env)
     expect(again).toMatch(/^run store on pglite, 0 migrations applied$/m)
     expect(again).toMatch(/^run \S+ queued, already queued$/m)
+    expect(existsSync(join(data, 'db', 'PG_VERSION'))).toBe(true)
   })
 
   it('opens the run store on PostgreSQL from DATABASE_URL, migrates it once and queues the run once', async () => {
