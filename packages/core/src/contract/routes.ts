@@ -375,7 +375,7 @@ export const api = {
       limit: intQuery(1, 1_048_576).optional(),
     }),
     response: LogChunkSchema,
-    errors: ['NOT_FOUND'],
+    errors: ['NOT_FOUND', 'SPARK_UNAVAILABLE'],
   }),
   executionEvents: defineRoute(routes.executionEvents, {
     summary: "Server-Sent Events: the run's status changes, runner events and log lines, live, until it ends",
