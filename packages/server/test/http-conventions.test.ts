@@ -55,6 +55,9 @@ describe('HTTP conventions of the API', () => {
     const etag = got.headers.get('etag')
     const { data } = (await got.json()) as { data: { document: Record<string, unknown>; blob: string } }
     expect(etag).toBe(`"${data.blob}"`)
+    // The caller's own cache may keep it and revalidate; answers without a version stay out of every cache.
+    expect(got.headers.get('cache-control')).toBe('private, no-cache')
+    expect((await send('/pipelines')).headers.get('cache-control')).toBe('no-store')
 
     const saved = await send('/pipelines/orders', {
       method: 'PUT',

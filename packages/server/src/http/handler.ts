@@ -309,6 +309,9 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
       const blob = route.etag ? (data as { blob?: unknown }).blob : undefined
       if (typeof blob === 'string' && blob !== '') {
         headers['etag'] = `"${blob}"`
+        // A versioned read may stay in the caller's own cache if it asks again each time (If-None-Match, 304); shared
+        // caches still keep nothing.
+        if (route.method === 'GET') headers['cache-control'] = 'private, no-cache'
         if (route.method === 'GET' && noneMatchHits(request.header('if-none-match'), blob)) {
           done(304)
           return { status: 304, empty: true, headers }
