@@ -152,6 +152,22 @@ describe('ConnectionString redaction', () => {
   })
 })
 
+describe('the documented examples', () => {
+  it('hold', () => {
+    const target = parseConnectionString('sc://spark.example.com/;token=s3cr%3Dt;user_id=ana;x-team=data')
+    expect([target.endpoint, target.tls, target.token, target.metadata]).toEqual([
+      'spark.example.com:15002',
+      true,
+      's3cr=t',
+      { 'x-team': 'data' },
+    ])
+    expect(String(target)).toBe('sc://spark.example.com:15002/;token=***;use_ssl=true;user_id=ana;x-team=data')
+    const local = parseConnectionString('sc://127.0.0.1:15002/;token=abc')
+    expect(`connecting to ${local}`).toBe('connecting to sc://127.0.0.1:15002/;token=***;use_ssl=false')
+    expect(local.tls).toBe(false)
+  })
+})
+
 describe('isLoopbackHost', () => {
   it.each([
     ['localhost', true],

@@ -47,7 +47,18 @@ function fail(rule: ConnectionStringRule, part: string, message: string): never 
   ])
 }
 
-/** True for `localhost`, `*.localhost`, `127.0.0.0/8` and `::1`: names that never leave the machine. */
+/**
+ * True for `localhost`, `*.localhost`, `127.0.0.0/8` and `::1`: names that never leave the machine, to which a
+ * token may travel without TLS.
+ *
+ * @example
+ * ```ts
+ * import { isLoopbackHost } from '@sparkle-studio/spark/connect'
+ *
+ * isLoopbackHost('127.0.0.1') // true
+ * isLoopbackHost('spark.example.com') // false
+ * ```
+ */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, '')
   if (h === 'localhost' || h.endsWith('.localhost')) return true
@@ -57,8 +68,18 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * A parsed Spark Connect connection string (`sc://host[:port]/;param=value;...`). The token is held privately:
- * `toString()`, `toJSON()` and Node's `util.inspect` show the {@link ConnectionString.redacted | redacted} form.
+ * A parsed Spark Connect connection string (`sc://host[:port]/;param=value;...`), made by
+ * {@link parseConnectionString}. The token is held privately: `toString()`, `toJSON()` and Node's `util.inspect` show
+ * the {@link ConnectionString.redacted | redacted} form.
+ *
+ * @example
+ * ```ts
+ * import { parseConnectionString } from '@sparkle-studio/spark/connect'
+ *
+ * const target = parseConnectionString('sc://127.0.0.1:15002/;token=abc')
+ * console.log(`connecting to ${target}`) // connecting to sc://127.0.0.1:15002/;token=***;use_ssl=false
+ * target.tls // false: a token to a loopback host goes over plaintext
+ * ```
  */
 export class ConnectionString {
   /** The host as written, without the brackets of an IPv6 address (`::1`, `spark.example.com`). */
@@ -113,7 +134,7 @@ export class ConnectionString {
     Object.freeze(this)
   }
 
-  /** `token`: the bearer token sent as `Authorization: Bearer <token>`. Never log it: log {@link redacted}. */
+  /** `token`: the bearer token sent as `Authorization: Bearer <token>`. Never log it: log {@link ConnectionString.redacted | redacted}. */
   get token(): string | undefined {
     return this.#token
   }
@@ -131,16 +152,17 @@ export class ConnectionString {
     return this.#format(false)
   }
 
-  /** The {@link redacted} form. */
+  /** The {@link ConnectionString.redacted | redacted} form. */
   toString(): string {
     return this.redacted
   }
 
-  /** The {@link redacted} form, so that `JSON.stringify` never writes the token. */
+  /** The {@link ConnectionString.redacted | redacted} form, so that `JSON.stringify` never writes the token. */
   toJSON(): string {
     return this.redacted
   }
 
+  /** What Node's `util.inspect` (and `console.log`) prints: the {@link ConnectionString.redacted | redacted} form. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `ConnectionString(${this.redacted})`
   }
@@ -224,7 +246,7 @@ function parseAuthority(authority: string): { host: string; port: number } {
  * messages never quote the token.
  * @example
  * ```ts
- * import { parseConnectionString } from '@sparkle-studio/spark'
+ * import { parseConnectionString } from '@sparkle-studio/spark/connect'
  *
  * const target = parseConnectionString('sc://spark.example.com/;token=s3cr%3Dt;user_id=ana;x-team=data')
  * target.endpoint // 'spark.example.com:15002'

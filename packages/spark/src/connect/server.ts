@@ -11,13 +11,32 @@ import { LOOPBACK_ENV } from '../runner-launch.ts'
 import type { SparkRuntime } from '../runtime.ts'
 import { SECRET_ENV_PREFIX } from '../secrets.ts'
 
-/** The main class of Spark's Connect server, in `jars/spark-connect_<scala>-<version>.jar` of Spark 4. */
+/**
+ * The main class of Spark's Connect server, in `jars/spark-connect_<scala>-<version>.jar` of Spark 4 (pyspark
+ * included), started by `spark-submit --class` without an application jar.
+ *
+ * @example
+ * ```ts
+ * import { SPARK_CONNECT_SERVER_CLASS } from '@sparkle-studio/spark/connect'
+ *
+ * const args = ['--class', SPARK_CONNECT_SERVER_CLASS, '--master', 'local[2]']
+ * ```
+ */
 export const SPARK_CONNECT_SERVER_CLASS = 'org.apache.spark.sql.connect.service.SparkConnectServer'
 
 /**
  * The environment variable a Spark 4 Connect server reads its pre-shared token from when the (internal) static
  * configuration `spark.connect.authenticate.token` is not set (`Connect.getAuthenticateToken`). Clients then send
  * `Authorization: Bearer <token>` on every call; other calls fail with gRPC status `UNAUTHENTICATED`.
+ *
+ * @example
+ * ```ts
+ * import { spawn } from 'node:child_process'
+ * import { SPARK_CONNECT_TOKEN_ENV } from '@sparkle-studio/spark/connect'
+ *
+ * // The token goes in the environment, never in the arguments (which `ps` shows to every user).
+ * spawn('sbin/start-connect-server.sh', [], { env: { ...process.env, [SPARK_CONNECT_TOKEN_ENV]: 's3cret' } })
+ * ```
  */
 export const SPARK_CONNECT_TOKEN_ENV = 'SPARK_CONNECT_AUTHENTICATE_TOKEN'
 
@@ -162,7 +181,8 @@ function checkOptions(options: SparkConnectServerOptions): void {
  * accept connections in time (the message quotes the end of its log).
  * @example
  * ```ts
- * import { findSparkRuntime, startSparkConnectServer } from '@sparkle-studio/spark'
+ * import { findSparkRuntime } from '@sparkle-studio/spark'
+ * import { startSparkConnectServer } from '@sparkle-studio/spark/connect'
  *
  * const runtime = await findSparkRuntime()
  * const server = await startSparkConnectServer({ runtime, master: 'local[2]', token: process.env['CONNECT_TOKEN'] })
