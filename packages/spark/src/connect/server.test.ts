@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { connect as connectHttp2 } from 'node:http2'
-import { connect } from 'node:net'
-import { join } from 'node:path'
+import { connect, createServer } from 'node:net'
+import { dirname, join } from 'node:path'
 import { isStudioError } from '@sparkle-studio/core'
 import { makeTempDir, type TempDir } from '@sparkle-studio/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -134,6 +134,49 @@ describe('startSparkConnectServer (real Spark)', () => {
     expect(message).toContain(logFile)
     expect(message).toContain('Master must either be yarn or start with spark, k8s, or local')
     expect(Date.now() - started).toBeLessThan(60_000)
+  }, 120_000)
+
+  it('refuses a port another process listens on, before starting anything', async () => {
+    const busy = createServer()
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()))
+    const { port } = busy.address() as { port: number }
+    try {
+      const error = await startSparkConnectServer({ runtime, port }).catch((e: unknown) => e)
+      expect(isStudioError(error) && error.code).toBe('SPARK_UNAVAILABLE')
+      expect((error as Error).message).toContain(`cannot listen on 127.0.0.1:${port}`)
+    } finally {
+      busy.close()
+    }
+  })
+
+  it('stops the server when the start is aborted', async () => {
+    const logFile = join(temp.path, 'aborted', 'server.log')
+    const controller = new AbortController()
+    const start = startSparkConnectServer({ runtime, logFile, signal: controller.signal })
+    // Abort once the JVM is up and writing its log, before its port opens.
+    for (let i = 0; i < 200 && !(existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Running Spark')); i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    controller.abort()
+    const error = await start.then(
+      async (server) => {
+        await server.stop()
+        return server
+      },
+      (e: unknown) => e,
+    )
+    expect((error as Error).name).toBe('AbortError')
+    // No process is left in the server's working folder.
+    const left = readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((n) => {
+        try {
+          return readlinkSync(`/proc/${n}/cwd`) === dirname(logFile)
+        } catch {
+          return false
+        }
+      })
+    expect(left).toEqual([])
   }, 120_000)
 
   it('refuses configuration it owns and a token that cannot travel in a header, before starting anything', async () => {

@@ -66,7 +66,7 @@ export interface SparkConnectServerOptions {
    * @default 'local[2]'
    */
   readonly master?: string | undefined
-  /** The gRPC port on 127.0.0.1; a free port chosen by the system when absent. */
+  /** The gRPC port on 127.0.0.1 (it must be free); a free port chosen by the system when absent. */
   readonly port?: number | undefined
   /**
    * A pre-shared token clients must send as `Authorization: Bearer <token>`; no authentication when absent. It is
@@ -110,15 +110,31 @@ export interface SparkConnectServer {
   stop(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
+/** Binds 127.0.0.1:`port` (0: any free port) for a moment; the port bound, or the bind error. */
+async function probePort(port: number): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, LOOPBACK, () => resolve())
+    server.listen(port, LOOPBACK, () => resolve())
   })
-  const { port } = server.address() as { port: number }
+  const bound = (server.address() as { port: number }).port
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+  return bound
+}
+
+/** The requested port, checked free (another listener's port would pass for a ready server), or a free one. */
+async function choosePort(requested: number | undefined): Promise<number> {
+  if (requested === undefined) return probePort(0)
+  try {
+    return await probePort(requested)
+  } catch (error) {
+    throw new StudioError(
+      'SPARK_UNAVAILABLE',
+      `the Spark Connect server cannot listen on ${LOOPBACK}:${requested}: ${(error as Error).message}`,
+      { port: requested },
+      { cause: error },
+    )
+  }
 }
 
 /** True when something accepts a TCP connection on 127.0.0.1:`port` within `timeoutMs`. */
@@ -197,11 +213,11 @@ export async function startSparkConnectServer(options: SparkConnectServerOptions
   checkOptions(options)
   options.signal?.throwIfAborted()
   const { runtime } = options
+  const port = await choosePort(options.port)
   const ownDir = options.logFile === undefined ? await mkdtemp(join(tmpdir(), 'sparkle-connect-')) : undefined
   const logFile = options.logFile === undefined ? join(ownDir as string, 'server.log') : resolve(options.logFile)
   const workDir = ownDir ?? dirname(logFile)
   await mkdir(workDir, { recursive: true })
-  const port = options.port ?? (await freePort())
 
   const env: Record<string, string | undefined> = {
     ...process.env,
