@@ -1,22 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   SparkConnectClient,
   type SparkConnectClientOptions,
   SparkConnectError,
+  type SparkConnectServer,
   type SparkProgress,
+  startSparkConnectServer,
 } from '../src/connect/index.ts'
 import { findSparkRuntime } from '../src/runtime.ts'
 
 // One real Spark Connect server (local[2], token-protected, small Arrow batches) for the whole file.
 const TOKEN = 'connect-client-test-token'
-let server: ChildProcess | undefined
-let workDir = ''
+let server: SparkConnectServer | undefined
 let port = 0
 const clients: SparkConnectClient[] = []
 
@@ -35,59 +32,21 @@ function client(options: Partial<SparkConnectClientOptions> = {}): SparkConnectC
 }
 
 beforeAll(async () => {
-  const runtime = await findSparkRuntime()
-  workDir = await mkdtemp(join(tmpdir(), 'spark-connect-client-'))
-  port = await freePort()
-  const log = join(workDir, 'server.log')
-  server = spawn(
-    'sh',
-    [
-      '-c',
-      `exec "$0" "$@" >>"${log}" 2>&1`,
-      runtime.sparkSubmit,
-      '--master',
-      'local[2]',
-      '--class',
-      'org.apache.spark.sql.connect.service.SparkConnectServer',
-      '--conf',
-      `spark.connect.grpc.binding.port=${port}`,
-      '--conf',
-      'spark.connect.grpc.binding.address=127.0.0.1',
-      '--conf',
-      'spark.connect.grpc.arrow.maxBatchSize=65536',
-      '--conf',
-      'spark.sql.session.timeZone=UTC',
-      '--conf',
-      'spark.ui.enabled=false',
-      'spark-internal',
-    ],
-    {
-      cwd: workDir,
-      env: { ...process.env, ...runtime.env, SPARK_CONNECT_AUTHENTICATE_TOKEN: TOKEN },
-      detached: true,
-      stdio: 'ignore',
+  server = await startSparkConnectServer({
+    runtime: await findSparkRuntime(),
+    token: TOKEN,
+    conf: {
+      'spark.ui.enabled': 'false',
+      'spark.connect.grpc.arrow.maxBatchSize': '65536',
+      'spark.sql.session.timeZone': 'UTC',
     },
-  )
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    const text = await readFile(log, 'utf8').catch(() => '')
-    if (text.includes('Spark Connect server started')) break
-    if (server.exitCode !== null || Date.now() > deadline)
-      throw new Error(`the Spark Connect server did not start:\n${text}`)
-    await sleep(250)
-  }
+  })
+  port = server.port
 })
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close()))
-  if (server?.pid) {
-    const exited = new Promise((resolve) => server?.once('exit', resolve))
-    try {
-      process.kill(-server.pid, 'SIGTERM')
-    } catch {}
-    await Promise.race([exited, sleep(15_000)])
-  }
-  if (workDir) await rm(workDir, { recursive: true, force: true })
+  await server?.stop()
 })
 
 describe('SparkConnectClient against a real Spark Connect server', () => {
@@ -200,6 +159,14 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
     }
     expect(seen).toBe(300_000)
     expect(batches).toBe(result.batches.length)
+  })
+
+  it('connects with an sc:// connection string, its token and its extra parameters', async () => {
+    const fromString = SparkConnectClient.fromConnectionString(
+      `${server?.url}/;token=${TOKEN};user_id=alice;x-trace=abc`,
+    )
+    clients.push(fromString)
+    expect((await fromString.executeSql("SELECT 'ok' AS status")).rows).toEqual([{ status: 'ok' }])
   })
 
   it('fails with Spark error class, SQL state and message parameters', async () => {

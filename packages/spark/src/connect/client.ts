@@ -12,6 +12,7 @@ import {
 import { StudioError } from '@sparkle-studio/core'
 import { type Schema, tableFromIPC } from 'apache-arrow'
 import { rowsOf, type SparkColumn, type SparkRow, sparkColumns } from './arrow-values.ts'
+import { type ConnectionString, DEFAULT_SPARK_CONNECT_PORT, parseConnectionString } from './connection-string.ts'
 import { SparkConnectError } from './errors.ts'
 import { sparkConnectProtocol } from './protocol.ts'
 
@@ -45,6 +46,8 @@ export interface SparkConnectClientOptions {
   readonly port?: number | undefined
   /** A bearer token, sent as `authorization: Bearer <token>` on every call. */
   readonly token?: string | undefined
+  /** More gRPC metadata sent on every call (a connection string's extra parameters). */
+  readonly metadata?: Readonly<Record<string, string>> | undefined
   /**
    * Use TLS (with the system's trusted roots). Off by default so a token also works against a loopback server.
    * @default false
@@ -140,7 +143,6 @@ export interface SparkResult {
 /** What {@link SparkConnectClient.interrupt} stops: one operation, every operation with a tag, or all of the session's. */
 export type SparkInterruptTarget = { readonly operationId: string } | { readonly tag: string } | 'all'
 
-const DEFAULT_PORT = 15002
 const DEFAULT_MAX_RECEIVE = 128 * 1024 * 1024
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin'
 
@@ -231,6 +233,7 @@ export class SparkConnectClient {
   readonly #userContext: { readonly user_id: string; readonly user_name: string }
   readonly #clientType: string
   readonly #token: string | undefined
+  readonly #extraMetadata: Readonly<Record<string, string>>
   readonly #randomId: () => string
   readonly #retry: Required<{ [K in keyof SparkConnectRetryOptions]: number }>
   #serverSessionId: string | undefined
@@ -238,7 +241,7 @@ export class SparkConnectClient {
 
   constructor(options: SparkConnectClientOptions) {
     const { Service } = sparkConnectProtocol()
-    const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port ?? DEFAULT_PORT}`
+    const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port ?? DEFAULT_SPARK_CONNECT_PORT}`
     const channelCredentials = options.useSsl ? credentials.createSsl() : credentials.createInsecure()
     this.#stub = new Service(address, channelCredentials, {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE,
@@ -251,10 +254,42 @@ export class SparkConnectClient {
     })
     this.#clientType = options.clientType ?? 'sparkle-studio'
     this.#token = options.token
+    this.#extraMetadata = Object.freeze({ ...options.metadata })
     this.#retry = Object.freeze({
       maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 5),
       initialDelayMs: options.retry?.initialDelayMs ?? 200,
       maxDelayMs: options.retry?.maxDelayMs ?? 5000,
+    })
+  }
+
+  /**
+   * A client for an `sc://` connection string (its host, port, token, TLS, user id, user agent, session id,
+   * message size limit and extra parameters as call metadata), with `overrides` on top.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = SparkConnectClient.fromConnectionString(process.env.SPARK_REMOTE ?? 'sc://localhost')
+   * console.log((await client.executeSql('SELECT current_user() AS me')).rows)
+   * ```
+   */
+  static fromConnectionString(
+    connection: string | ConnectionString,
+    overrides: Partial<SparkConnectClientOptions> = {},
+  ): SparkConnectClient {
+    const parsed = typeof connection === 'string' ? parseConnectionString(connection) : connection
+    return new SparkConnectClient({
+      host: parsed.host,
+      port: parsed.port,
+      token: parsed.token,
+      useSsl: parsed.tls,
+      userId: parsed.userId,
+      clientType: parsed.userAgent,
+      sessionId: parsed.sessionId,
+      maxReceiveMessageBytes: parsed.grpcMaxMessageSize,
+      metadata: parsed.metadata,
+      ...overrides,
     })
   }
 
@@ -509,6 +544,7 @@ export class SparkConnectClient {
 
   #metadata(): Metadata {
     const metadata = new Metadata()
+    for (const [key, value] of Object.entries(this.#extraMetadata)) metadata.set(key, value)
     if (this.#token !== undefined) metadata.set('authorization', `Bearer ${this.#token}`)
     return metadata
   }
