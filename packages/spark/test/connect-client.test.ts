@@ -159,6 +159,14 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
     }
     expect(seen).toBe(300_000)
     expect(batches).toBe(result.batches.length)
+
+    // Leaving the loop early ends the operation on the server.
+    for await (const batch of c.streamSql('SELECT id FROM range(0, 300000)', { tag: 'left-early' })) {
+      expect(batch.startOffset).toBe(0)
+      break
+    }
+    expect(await c.interrupt({ tag: 'left-early' })).toEqual([])
+    expect((await c.executeSql('SELECT 3 AS three')).rows).toEqual([{ three: 3 }])
   })
 
   it('connects with an sc:// connection string, its token and its extra parameters', async () => {
@@ -266,5 +274,6 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
       .executeSql('SELECT * FROM released_view')
       .catch((e: unknown) => e)
     expect(again).toBeInstanceOf(SparkConnectError)
+    expect(again).toMatchObject({ code: 'SPARK_CONNECT_FAILED', errorClass: 'INVALID_HANDLE.SESSION_CLOSED' })
   })
 })
