@@ -276,4 +276,19 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
     expect(again).toBeInstanceOf(SparkConnectError)
     expect(again).toMatchObject({ code: 'SPARK_CONNECT_FAILED', errorClass: 'INVALID_HANDLE.SESSION_CLOSED' })
   })
+
+  // Last: it restarts the file's server.
+  it('fails SPARK_SESSION_CHANGED when the server restarted under its session', async () => {
+    const c = client()
+    await c.executeCommand('CREATE TEMP VIEW lost_on_restart AS SELECT 1 AS x')
+    const before = c.serverSessionId
+    expect(before).toBeTypeOf('string')
+    await server?.stop()
+    server = await startSparkConnectServer({ runtime: await findSparkRuntime(), token: TOKEN, port })
+    const error = await c.executeSql('SELECT x FROM lost_on_restart').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SparkConnectError)
+    expect(error).toMatchObject({ code: 'SPARK_SESSION_CHANGED' })
+    // A new client starts a new session on the restarted server.
+    expect((await client().executeSql('SELECT 5 AS five')).rows).toEqual([{ five: 5 }])
+  })
 })
