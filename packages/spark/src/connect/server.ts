@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { StudioError, ValidationError } from '@sparkle-studio/core'
 import { readLogTail } from '../log-reader.ts'
-import { probeLoopbackPort, signalGroup, waitGroupGone } from '../process.ts'
+import { signalGroup, waitGroupGone } from '../process.ts'
 import { LOOPBACK_ENV } from '../runner-launch.ts'
 import type { SparkRuntime } from '../runtime.ts'
 import { SECRET_ENV_PREFIX } from '../secrets.ts'
@@ -110,11 +110,23 @@ export interface SparkConnectServer {
   stop(): Promise<void>
 }
 
+/** Binds 127.0.0.1:`port` (0: any free port) for a moment; the port bound, or the bind error. */
+async function probePort(port: number): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, LOOPBACK, () => resolve())
+  })
+  const bound = (server.address() as { port: number }).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return bound
+}
+
 /** The requested port, checked free (another listener's port would pass for a ready server), or a free one. */
 async function choosePort(requested: number | undefined): Promise<number> {
-  if (requested === undefined) return probeLoopbackPort(0)
+  if (requested === undefined) return probePort(0)
   try {
-    return await probeLoopbackPort(requested)
+    return await probePort(requested)
   } catch (error) {
     throw new StudioError(
       'SPARK_UNAVAILABLE',
