@@ -61,7 +61,7 @@ const WHITESPACE = new Set([
   0x20, 0x09, 0x0a, 0x0c, 0x0d, 0x0b, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
   0x2008, 0x2009, 0x200a, 0x2028, 0x202f, 0x205f, 0x3000,
 ])
-// Characters that start a symbol token; `@` is AT_SIGN in Spark 4.3. Not `$`, `{`, `}`, `#`, `\`: Spark does not know
+// Characters that start a symbol token; `@` is AT_SIGN in Spark 4.3 (AT_VERSION when a `v` follows). Not `$`, `{`, `}`, `#`, `\`: Spark does not know
 // them outside strings (`$` starts a dollar-quoted string).
 const SYMBOLS = '(),.;[]!=<>+-*/%~&|^:?@'
 const URI_CHARS = '_/-.?=&#%'
@@ -284,6 +284,8 @@ export function lexSparkSql(text: string, options: LexSparkSqlOptions = {}): Spa
     } else {
       const end = wordEnd(text, i)
       if (end > i) push('word', end)
+      // AT_VERSION (`@v`, time travel to a table version) is one token in Spark 4.3: `@VALUES` is `@V` then `ALUES`.
+      else if (ch === '@' && (text[i + 1] === 'v' || text[i + 1] === 'V')) push('symbol', i + 2)
       else if (SYMBOLS.includes(ch)) push('symbol', i + 1)
       else return fail(unrecognized(text, i))
     }

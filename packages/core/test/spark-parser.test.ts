@@ -278,6 +278,9 @@ const KNOWN = [
   "status = 'paid'",
   'amount > 0 -- positive\n',
   "java_method/*c*/('java.lang.Math', 'abs', -1) = 1",
+  // Found by seed 864698365: `@V` is Spark's AT_VERSION token, so the word after it starts one character later.
+  "- -- c\ncoalesce(\nr'\\' 3BD2D \t@VALUES (1)\t? ",
+  't@v12 = @vv',
 ]
 
 function sparkClass(name: string, text: string): string | null {

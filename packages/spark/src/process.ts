@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
@@ -99,4 +100,16 @@ export async function waitGroupGone(pgid: number, timeoutMs: number, intervalMs 
     if (Date.now() >= end) return false
     await new Promise((r) => setTimeout(r, intervalMs))
   }
+}
+
+/** Binds 127.0.0.1:`port` (0: any free port) for a moment and returns the port bound; rejects with the bind error. */
+export async function probeLoopbackPort(port: number): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+  const bound = (server.address() as { port: number }).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return bound
 }

@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { StudioError } from '@sparkle-studio/core'
 import { readLogTail } from './log-reader.ts'
-import { signalGroup, waitGroupGone } from './process.ts'
+import { probeLoopbackPort, signalGroup, waitGroupGone } from './process.ts'
 import { LOOPBACK_ENV } from './runner-launch.ts'
 import type { SparkRuntime } from './runtime.ts'
 
@@ -49,17 +48,6 @@ export interface StandaloneCluster {
   stop(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
 interface MasterState {
   readonly status?: string
   readonly workers?: readonly { readonly state?: string }[]
@@ -92,7 +80,11 @@ export async function startStandaloneCluster(options: StandaloneClusterOptions):
   const ownDir = options.workDir === undefined
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'sparkle-standalone-')))
   await mkdir(join(workDir, 'worker'), { recursive: true })
-  const [masterPort, masterWebPort, workerWebPort] = [await freePort(), await freePort(), await freePort()]
+  const [masterPort, masterWebPort, workerWebPort] = [
+    await probeLoopbackPort(0),
+    await probeLoopbackPort(0),
+    await probeLoopbackPort(0),
+  ]
   const masterUrl = `spark://127.0.0.1:${masterPort}`
   const masterWebUrl = `http://127.0.0.1:${masterWebPort}`
   const workerWebUrl = `http://127.0.0.1:${workerWebPort}`

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { StudioError, ValidationError } from '@sparkle-studio/core'
 import { readLogTail } from '../log-reader.ts'
-import { signalGroup, waitGroupGone } from '../process.ts'
+import { probeLoopbackPort, signalGroup, waitGroupGone } from '../process.ts'
 import { LOOPBACK_ENV } from '../runner-launch.ts'
 import type { SparkRuntime } from '../runtime.ts'
 import { SECRET_ENV_PREFIX } from '../secrets.ts'
@@ -110,23 +110,11 @@ export interface SparkConnectServer {
   stop(): Promise<void>
 }
 
-/** Binds 127.0.0.1:`port` (0: any free port) for a moment; the port bound, or the bind error. */
-async function probePort(port: number): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, LOOPBACK, () => resolve())
-  })
-  const bound = (server.address() as { port: number }).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return bound
-}
-
 /** The requested port, checked free (another listener's port would pass for a ready server), or a free one. */
 async function choosePort(requested: number | undefined): Promise<number> {
-  if (requested === undefined) return probePort(0)
+  if (requested === undefined) return probeLoopbackPort(0)
   try {
-    return await probePort(requested)
+    return await probeLoopbackPort(requested)
   } catch (error) {
     throw new StudioError(
       'SPARK_UNAVAILABLE',
@@ -149,6 +137,15 @@ function acceptsTcp(port: number, timeoutMs: number): Promise<boolean> {
     socket.once('connect', () => done(true))
     socket.once('error', () => done(false))
   })
+}
+
+/** True when the server's log says its gRPC server listens on `port`. */
+async function serverSaysStarted(logFile: string, port: number): Promise<boolean> {
+  const text = await readFile(logFile, 'utf8').catch(() => '')
+  for (const line of text.split('\n')) {
+    if (line.includes(STARTED_LINE) && line.trimEnd().endsWith(`:${port}`)) return true
+  }
+  return false
 }
 
 function checkOptions(options: SparkConnectServerOptions): void {
@@ -211,9 +208,33 @@ function checkOptions(options: SparkConnectServerOptions): void {
  */
 export async function startSparkConnectServer(options: SparkConnectServerOptions): Promise<SparkConnectServer> {
   checkOptions(options)
-  options.signal?.throwIfAborted()
+  // A port chosen here is free when probed, but another process may bind it before the JVM does (the server then
+  // fails to bind, as it may not retry another port): choose again, a few times.
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted()
+    const port = await choosePort(options.port)
+    try {
+      return await startOnPort(options, port)
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || options.port !== undefined || attempt >= 3) {
+        throw error instanceof PortTakenError ? error.failure : error
+      }
+    }
+  }
+}
+
+/** The server could not bind its port (another process took it after it was probed). */
+class PortTakenError extends Error {
+  constructor(readonly failure: StudioError) {
+    super(failure.message)
+  }
+}
+
+/** The line Spark's Connect server logs once its gRPC server listens (`SparkConnectService.start`). */
+const STARTED_LINE = 'Spark Connect server started at: '
+
+async function startOnPort(options: SparkConnectServerOptions, port: number): Promise<SparkConnectServer> {
   const { runtime } = options
-  const port = await choosePort(options.port)
   const ownDir = options.logFile === undefined ? await mkdtemp(join(tmpdir(), 'sparkle-connect-')) : undefined
   const logFile = options.logFile === undefined ? join(ownDir as string, 'server.log') : resolve(options.logFile)
   const workDir = ownDir ?? dirname(logFile)
@@ -238,6 +259,8 @@ export async function startSparkConnectServer(options: SparkConnectServerOptions
     ...options.conf,
     'spark.connect.grpc.binding.address': LOOPBACK,
     'spark.connect.grpc.binding.port': String(port),
+    // Never another port than the one asked for: the readiness check below looks at this one.
+    'spark.connect.grpc.port.maxRetries': '0',
     'spark.driver.host': LOOPBACK,
     'spark.driver.bindAddress': LOOPBACK,
   }
@@ -295,14 +318,17 @@ export async function startSparkConnectServer(options: SparkConnectServerOptions
     for (;;) {
       options.signal?.throwIfAborted()
       if (exit !== undefined || pid === undefined) {
-        throw new StudioError(
+        const tail = await readLogTail(logFile)
+        const failure = new StudioError(
           'SPARK_UNAVAILABLE',
-          `the Spark Connect server ${exit ?? 'did not start'} while starting; ${logFile} ends with:\n${await readLogTail(logFile)}`,
+          `the Spark Connect server ${exit ?? 'did not start'} while starting; ${logFile} ends with:\n${tail}`,
           { logFile, exit },
         )
+        throw /BindException|Address already in use|Failed to bind/i.test(tail) ? new PortTakenError(failure) : failure
       }
-      if (await acceptsTcp(port, 1_000)) {
-        // The port answers; make sure it is the server's (it is still alive), not a process that took the port.
+      // Ready when the server says it listens on this port and the port answers: a port that answers while the
+      // server has not said so belongs to another process (which took it between the probe and the JVM's bind).
+      if ((await serverSaysStarted(logFile, port)) && (await acceptsTcp(port, 1_000))) {
         if (exit === undefined) break
         continue
       }
