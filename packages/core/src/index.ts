@@ -12,7 +12,7 @@ export type {
 } from './authoring.ts'
 export { definePipeline, pipelineAuthoring, pipelineNode } from './authoring.ts'
 export type { PolicyFinding } from './compile-policy.ts'
-export { checkSqlUnderPolicy } from './compile-policy.ts'
+export { checkReadSource, checkSqlUnderPolicy, checkWriteTarget, pathProblem } from './compile-policy.ts'
 export type { CompileOptions } from './compiler.ts'
 export {
   compilePipeline,

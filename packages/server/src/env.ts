@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import { type ExecutionPolicy, StudioError } from '@sparkle-studio/core'
 import { GitHubProvider, GitLabProvider, type PullRequestProvider } from '@sparkle-studio/git'
+import { type ConnectionString, parseConnectionString } from '@sparkle-studio/spark/connect'
 import { z } from 'zod'
 import type { JwtAuthenticatorOptions } from './auth/jwt.ts'
 import type { HandlerOptions } from './http/handler.ts'
@@ -51,6 +52,18 @@ const EnvSchema = z.object({
     .default('main'),
   SPARKLE_REMOTE: z.string().optional(),
   SPARK_MASTER: z.string().default('local[2]'),
+  SPARK_REMOTE: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined || value === '') return
+      try {
+        parseConnectionString(value)
+      } catch (error) {
+        // The message names the rule broken, never the token.
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'not an sc:// URL' })
+      }
+    }),
   SPARKLE_CORS_ORIGINS: csv,
   SPARKLE_BODY_LIMIT: z
     .string()
@@ -104,6 +117,8 @@ export interface ServerConfig {
   /** A remote to clone from, pull from and push to. */
   readonly remote: string | undefined
   readonly sparkMaster: string
+  /** The Spark Connect server runs and previews go to (`SPARK_REMOTE`); local or standalone Spark when absent. */
+  readonly sparkRemote: ConnectionString | undefined
   readonly corsOrigins: readonly string[]
   /** Largest JSON body, in bytes. */
   readonly bodyLimit: number
@@ -217,7 +232,8 @@ function bytes(size: string): number {
 
 /**
  * Reads and validates a server's configuration from environment variables: `HOST`, `PORT`, `SPARKLE_DATA_DIR`,
- * `DATABASE_URL`, `SPARKLE_REPO`, `SPARKLE_BRANCH`, `SPARKLE_REMOTE`, `SPARK_MASTER`, `SPARKLE_CORS_ORIGINS`,
+ * `DATABASE_URL`, `SPARKLE_REPO`, `SPARKLE_BRANCH`, `SPARKLE_REMOTE`, `SPARK_MASTER`, `SPARK_REMOTE` (an `sc://` Spark
+ * Connect server: runs and previews go there), `SPARKLE_CORS_ORIGINS`,
  * `SPARKLE_BODY_LIMIT`, `SPARKLE_LOG_LEVEL`, `SPARKLE_PREVIEW_IDLE_MS`, `SPARKLE_PR_PROVIDER`, `SPARKLE_PR_REPO`,
  * `SPARKLE_PR_TOKEN`, `SPARKLE_PR_API_URL`, `SPARKLE_WORKER`, `SPARKLE_WORKER_CONCURRENCY`, `SPARKLE_AUTHOR_NAME`,
  * `SPARKLE_AUTHOR_EMAIL`, `SPARKLE_ALLOWED_HOSTS`, `SPARKLE_RATE_LIMIT` (`600/60s`, `1000/5m` or `off`),
@@ -263,6 +279,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     branch: e.SPARKLE_BRANCH,
     remote: e.SPARKLE_REMOTE,
     sparkMaster: e.SPARK_MASTER,
+    sparkRemote: e.SPARK_REMOTE ? parseConnectionString(e.SPARK_REMOTE) : undefined,
     corsOrigins: e.SPARKLE_CORS_ORIGINS,
     bodyLimit: bytes(e.SPARKLE_BODY_LIMIT),
     logLevel: e.SPARKLE_LOG_LEVEL,
@@ -311,7 +328,11 @@ export function studioOptions(config: ServerConfig): StudioOptions {
       identity: config.author,
     },
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    spark: { master: config.sparkMaster, previewIdleMs: config.previewIdleMs },
+    spark: {
+      master: config.sparkMaster,
+      previewIdleMs: config.previewIdleMs,
+      ...(config.sparkRemote ? { remote: config.sparkRemote } : {}),
+    },
     secrets: config.secrets,
     pullRequests: pullRequestProvider(config),
     authentication: config.authentication,

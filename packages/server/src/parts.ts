@@ -1,7 +1,7 @@
 import type { ComponentRegistry, ExecutionPlan, ExecutionPolicy, PipelineDocument } from '@sparkle-studio/core'
 import type { GitPipelineStore, PullRequestProvider } from '@sparkle-studio/git'
 import type { Run, RunQueue, RunStore, StoreDatabase } from '@sparkle-studio/runs'
-import type { PreviewSession, SparkRuntime, Submitter } from '@sparkle-studio/spark'
+import type { Previewer, SparkRuntime, Submitter } from '@sparkle-studio/spark'
 import type { AuditLog } from './auth/audit.ts'
 import type { ApiKeys } from './auth/keys.ts'
 import type { Logger } from './logger.ts'
@@ -32,8 +32,13 @@ export interface StudioParts {
   readonly policy: ExecutionPolicy
   /** Spark, found on first use; the error says what is missing. */
   sparkRuntime(): Promise<SparkRuntime>
-  /** The warm preview session, started on first use. */
-  previewSession(): Promise<PreviewSession>
+  /**
+   * Checks Spark as runs will use it: the local installation (its versions), or the Spark Connect server (asked for
+   * its version). Rejects with what is missing.
+   */
+  sparkCheck(): Promise<{ readonly version: string; readonly java?: string; readonly backend: string }>
+  /** What answers previews: the warm local driver, or the Spark Connect server; made on first use. */
+  previewSession(): Promise<Previewer>
   /** The submitter runs go to (the worker's; the API reads run logs through it). */
   submitter(): Promise<Submitter>
   /** Compiles a run's pipeline at its revision with its params, under the policy: what the worker submits. */

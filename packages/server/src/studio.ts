@@ -18,7 +18,19 @@ import {
   type PullRequestProvider,
 } from '@sparkle-studio/git'
 import { migrateToLatest, openDatabase, RunQueue, RunStore } from '@sparkle-studio/runs'
-import { findSparkRuntime, PreviewSession, type SparkRuntime, type Submitter } from '@sparkle-studio/spark'
+import {
+  findSparkRuntime,
+  type Previewer,
+  PreviewSession,
+  type SparkRuntime,
+  type Submitter,
+} from '@sparkle-studio/spark'
+import {
+  type ConnectionString,
+  ConnectPreviewSession,
+  SparkConnectClient,
+  SparkConnectSubmitter,
+} from '@sparkle-studio/spark/connect'
 import type { Kysely } from 'kysely'
 import { createStudioApi } from './api/index.ts'
 import type { StudioApi } from './api/types.ts'
@@ -74,6 +86,11 @@ export interface StudioOptions {
          * @default 'local[2]'
          */
         readonly master?: string | undefined
+        /**
+         * A Spark Connect server (`sc://host:port/;token=...`, as in `SPARK_REMOTE`): runs and previews go there, and
+         * this machine needs no Spark; `master` is then unused.
+         */
+        readonly remote?: string | ConnectionString | undefined
         /**
          * The warm preview driver stops after this long without a request.
          * @default 300_000
@@ -254,24 +271,43 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
 
   const sparkOptions = options.spark ?? {}
   const sparkRuntime = sparkFinder(sparkOptions.runtime ?? (() => findSparkRuntime()), sparkOptions.recheckMs ?? 5_000)
-  let session: PreviewSession | undefined
-  const previewSession = lazy(async () => {
+  let session: Previewer | undefined
+  const remote = sparkOptions.remote
+  const previewSession = lazy(async (): Promise<Previewer> => {
     // The driver gets only the secrets a plan references, never as environment variables, and enforces the policy.
-    session = new PreviewSession({
-      runtime: await sparkRuntime(),
-      idleTimeoutMs: sparkOptions.previewIdleMs ?? 300_000,
-      secrets,
-      policy,
-    })
+    session = remote
+      ? new ConnectPreviewSession({ remote, secrets, policy })
+      : new PreviewSession({
+          runtime: await sparkRuntime(),
+          idleTimeoutMs: sparkOptions.previewIdleMs ?? 300_000,
+          secrets,
+          policy,
+        })
     return session
   })
   const submitter = lazy(
     async (): Promise<Submitter> =>
-      createSubmitter(
-        { master: sparkOptions.master ?? 'local[2]', baseDir: join(dataDir, 'runs'), secrets, policy },
-        await sparkRuntime(),
-      ),
+      remote
+        ? new SparkConnectSubmitter({ remote, secrets, policy })
+        : createSubmitter(
+            { master: sparkOptions.master ?? 'local[2]', baseDir: join(dataDir, 'runs'), secrets, policy },
+            await sparkRuntime(),
+          ),
   )
+  const sparkCheck = remote
+    ? async () => {
+        const client = SparkConnectClient.fromConnectionString(remote)
+        try {
+          const { rows } = await client.executeSql('SELECT version() AS v', { signal: AbortSignal.timeout(10_000) })
+          return { version: String(rows[0]?.['v'] ?? '').split(' ')[0] ?? '', backend: 'connect' }
+        } finally {
+          await client.close().catch(() => undefined)
+        }
+      }
+    : async () => {
+        const runtime = await sparkRuntime()
+        return { version: runtime.sparkVersion, java: runtime.javaVersion, backend: 'spark-submit' }
+      }
 
   const parts: StudioParts = {
     registry,
@@ -287,6 +323,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     audit: new AuditLog(apiDb),
     policy,
     sparkRuntime,
+    sparkCheck,
     previewSession,
     submitter,
     async resolvePlan(run, { signal } = {}) {

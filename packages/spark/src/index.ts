@@ -13,6 +13,7 @@ export {
 export type {
   NodePreview,
   PreviewError,
+  Previewer,
   PreviewOptions,
   PreviewResult,
   PreviewSessionInfo,

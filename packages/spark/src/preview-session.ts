@@ -120,6 +120,19 @@ export interface PreviewResult {
   readonly appId: string
 }
 
+/**
+ * What answers preview requests: the warm local driver ({@link PreviewSession}) or a Spark Connect server
+ * (`ConnectPreviewSession` of `@sparkle-studio/spark/connect`).
+ */
+export interface Previewer {
+  /** Gets ready for the first request now (starts the driver, or reaches the server) instead of on that request. */
+  start(): Promise<void>
+  /** Answers one request: per node, schema and first rows, or the node's error. */
+  preview(plan: ExecutionPlan, options?: PreviewOptions): Promise<PreviewResult>
+  /** Stops answering and frees what the previewer holds. */
+  close(): Promise<void>
+}
+
 /** What {@link PreviewSession.info} reports. */
 export interface PreviewSessionInfo {
   /** `stopped`: no driver now (never started, idle, or died); the next request starts one. */
@@ -167,7 +180,7 @@ const LOG_LINES = 200
  * await session.close()
  * ```
  */
-export class PreviewSession {
+export class PreviewSession implements Previewer {
   readonly #options: PreviewSessionOptions
   readonly #env: Readonly<Record<string, string>>
   readonly #secrets: Readonly<Record<string, string>>

@@ -80,6 +80,10 @@ export const HealthSchema = z
           ok: z.boolean(),
           version: z.string().optional(),
           java: z.string().optional(),
+          backend: z
+            .enum(['spark-submit', 'connect'])
+            .optional()
+            .meta({ description: 'How runs reach Spark: spark-submit on this machine, or a Spark Connect server' }),
           detail: z.string().optional(),
         }),
         git: z.object({ ok: z.boolean(), branch: z.string().optional(), detail: z.string().optional() }),

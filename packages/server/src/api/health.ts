@@ -20,7 +20,11 @@ export function healthUseCase(parts: StudioParts): Pick<UseCases, 'health'> {
   return {
     health: async (_input, { principal }) => {
       const [spark, git, database] = await Promise.all([
-        check(parts.sparkRuntime, (r) => ({ version: r.sparkVersion, java: r.javaVersion })),
+        check(parts.sparkCheck, (r) => ({
+          version: r.version,
+          ...(r.java ? { java: r.java } : {}),
+          backend: r.backend,
+        })),
         check(
           () => parts.pipelines.list({ lastCommit: false }),
           () => ({ branch: parts.pipelines.branch }),

@@ -143,6 +143,77 @@ export interface SparkResult {
 /** What {@link SparkConnectClient.interrupt} stops: one operation, every operation with a tag, or all of the session's. */
 export type SparkInterruptTarget = { readonly operationId: string } | { readonly tag: string } | 'all'
 
+/** A data source to read, as `DataFrameReader.format(format).schema(schema).options(options).load(...paths)`. */
+export interface SparkReadSource {
+  /** The data source: `csv`, `json`, `parquet`, `orc`, `text`, `jdbc`, ... */
+  readonly format: string
+  /** The files or folders read; none for sources such as `jdbc` that take options. */
+  readonly paths?: readonly string[] | undefined
+  /** A DDL schema (`id INT, name STRING`); the source infers one when absent. */
+  readonly schema?: string | undefined
+  /** The source's options (strings, as Spark takes them). */
+  readonly options?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * A relation the client sends: a SQL query, a data source read, or the first rows of another relation. Sent as
+ * Spark Connect's own relation messages, so option values (a JDBC password, say) never appear in SQL text.
+ */
+export type SparkRelation =
+  | { readonly sql: string }
+  | { readonly read: SparkReadSource }
+  | { readonly limit: { readonly input: SparkRelation; readonly rows: number } }
+
+/** Where and how {@link SparkConnectClient.write} saves a relation's rows (`DataFrameWriter`). */
+export interface SparkWriteTarget {
+  /** The data source written: `parquet`, `csv`, `json`, `jdbc`, ... */
+  readonly format: string
+  /** The folder written; none for sources such as `jdbc`. */
+  readonly path?: string | undefined
+  /**
+   * What happens when the target exists.
+   * @default 'errorifexists'
+   */
+  readonly mode?: 'overwrite' | 'append' | 'errorifexists' | 'ignore' | undefined
+  /** Columns to partition the output by (one folder level per column). */
+  readonly partitionBy?: readonly string[] | undefined
+  /** The source's options. */
+  readonly options?: Readonly<Record<string, string>> | undefined
+}
+
+/** What {@link SparkConnectClient.explain} shows: Spark's explain modes. */
+export type SparkExplainMode = 'simple' | 'extended' | 'codegen' | 'cost' | 'formatted'
+
+const SAVE_MODES = {
+  overwrite: 'SAVE_MODE_OVERWRITE',
+  append: 'SAVE_MODE_APPEND',
+  errorifexists: 'SAVE_MODE_ERROR_IF_EXISTS',
+  ignore: 'SAVE_MODE_IGNORE',
+} as const
+
+/** The protocol message of a {@link SparkRelation}. */
+function relationMessage(relation: SparkRelation): object {
+  if ('sql' in relation) return { sql: { query: relation.sql } }
+  if ('read' in relation) {
+    const { format, paths, schema, options } = relation.read
+    return {
+      read: {
+        data_source: {
+          format,
+          ...(schema === undefined ? {} : { schema }),
+          options: { ...options },
+          paths: [...(paths ?? [])],
+        },
+      },
+    }
+  }
+  const { input, rows } = relation.limit
+  if (!Number.isInteger(rows) || rows < 0 || rows > 2_147_483_647) {
+    throw new StudioError('VALIDATION_FAILED', `a limit is an integer from 0 to 2147483647, not ${rows}`)
+  }
+  return { limit: { input: relationMessage(input), limit: rows } }
+}
+
 const DEFAULT_MAX_RECEIVE = 128 * 1024 * 1024
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin'
 
@@ -155,6 +226,7 @@ interface RelationMessage {
 interface ExecuteResponse {
   readonly response_type?: 'arrow_batch' | 'sql_command_result' | 'result_complete' | 'execution_progress' | undefined
   readonly operation_id: string
+  readonly response_id: string
   readonly server_side_session_id: string
   readonly arrow_batch?: {
     readonly row_count: string
@@ -186,9 +258,16 @@ interface ErrorDetailsResponse {
   }[]
 }
 type Callback<T> = (error: ServiceError | null, response?: T) => void
-/** The four calls of the generated service client the Spark Connect client makes. */
+/** The calls of the generated service client the Spark Connect client makes. */
 interface ConnectStub {
   ExecutePlan(request: object, metadata: Metadata, options?: CallOptions): ClientReadableStream<ExecuteResponse>
+  ReattachExecute(request: object, metadata: Metadata, options?: CallOptions): ClientReadableStream<ExecuteResponse>
+  ReleaseExecute(request: object, metadata: Metadata, callback: Callback<object>): ClientUnaryCall
+  AnalyzePlan(
+    request: object,
+    metadata: Metadata,
+    callback: Callback<{ readonly explain?: { readonly explain_string: string } | null }>,
+  ): ClientUnaryCall
   Interrupt(request: object, metadata: Metadata, callback: Callback<{ interrupted_ids: string[] }>): ClientUnaryCall
   ReleaseSession(request: object, metadata: Metadata, callback: Callback<object>): ClientUnaryCall
   FetchErrorDetails(request: object, metadata: Metadata, callback: Callback<ErrorDetailsResponse>): ClientUnaryCall
@@ -365,6 +444,115 @@ export class SparkConnectClient {
   }
 
   /**
+   * Runs a relation (a SQL query, a data source read, a limit) and collects its result.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1' })
+   * const source = { read: { format: 'csv', paths: ['/data/orders.csv'], options: { header: 'true' } } }
+   * const { schema, rows } = await client.execute({ limit: { input: source, rows: 10 } })
+   * ```
+   */
+  async execute(relation: SparkRelation, options: SparkExecuteOptions = {}): Promise<SparkResult> {
+    return this.#collect({ root: relationMessage(relation) }, options)
+  }
+
+  /**
+   * Defines (or replaces) a temporary view of this session over a relation, as `createOrReplaceTempView` does.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1' })
+   * await client.createTempView('orders', { read: { format: 'parquet', paths: ['/data/orders'] } })
+   * console.log((await client.executeSql('SELECT count(*) AS n FROM orders')).rows)
+   * ```
+   */
+  async createTempView(name: string, relation: SparkRelation, options: SparkExecuteOptions = {}): Promise<void> {
+    const command = {
+      create_dataframe_view: { input: relationMessage(relation), name, is_global: false, replace: true },
+    }
+    await this.#collect({ command }, options)
+  }
+
+  /**
+   * Writes a relation's rows to a data source (`DataFrameWriter.save`), and resolves once they are written.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1' })
+   * await client.write({ sql: 'SELECT * FROM orders WHERE amount > 0' }, { format: 'parquet', path: '/out/paid', mode: 'overwrite' })
+   * ```
+   */
+  async write(relation: SparkRelation, target: SparkWriteTarget, options: SparkExecuteOptions = {}): Promise<void> {
+    const write_operation = {
+      input: relationMessage(relation),
+      source: target.format,
+      ...(target.path === undefined ? {} : { path: target.path }),
+      mode: SAVE_MODES[target.mode ?? 'errorifexists'],
+      partitioning_columns: [...(target.partitionBy ?? [])],
+      options: { ...target.options },
+    }
+    await this.#collect({ command: { write_operation } }, options)
+  }
+
+  /**
+   * Spark's explanation of a relation's plans (`AnalyzePlan` explain): the server parses and analyzes the relation,
+   * and plans it, without running it.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1' })
+   * console.log(await client.explain({ sql: 'SELECT * FROM range(10) WHERE id > 5' }, 'extended'))
+   * ```
+   */
+  async explain(
+    relation: SparkRelation,
+    mode: SparkExplainMode = 'simple',
+    options: { readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<string> {
+    const response = await this.#unary<{ readonly explain?: { readonly explain_string: string } | null }>(
+      'AnalyzePlan',
+      {
+        ...this.#base(),
+        explain: { plan: { root: relationMessage(relation) }, explain_mode: `EXPLAIN_MODE_${mode.toUpperCase()}` },
+      },
+      options.signal,
+    )
+    return response.explain?.explain_string ?? ''
+  }
+
+  /**
+   * Attaches to an operation of this session that is still known to the server (started by this or another client
+   * with the same session id and user id, for instance by a process that has since died) and collects its result
+   * from the start, waiting for it to finish.
+   *
+   * @throws {@link SparkConnectError} with error class `INVALID_HANDLE.OPERATION_NOT_FOUND` when the server no
+   * longer knows the operation (it finished and was released, or the server restarted).
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1', sessionId: saved.sessionId })
+   * const { rows } = await client.reattach(saved.operationId)
+   * ```
+   */
+  async reattach(operationId: string, options: SparkExecuteOptions = {}): Promise<SparkResult> {
+    const batches: SparkBatch[] = []
+    for await (const item of this.#run(undefined, options, operationId)) {
+      if ('rows' in item) batches.push(item)
+    }
+    return resultOf(batches, operationId)
+  }
+
+  /**
    * Interrupts running operations of this session on the server and returns the ids of those it interrupted.
    *
    * @example
@@ -427,10 +615,11 @@ export class SparkConnectClient {
 
   /** Runs a plan and turns its responses into batches, the SQL command's relation and, last, the operation id. */
   async *#run(
-    plan: object,
+    plan: object | undefined,
     options: SparkExecuteOptions,
+    attachTo?: string,
   ): AsyncGenerator<SparkBatch | { readonly relation: RelationMessage } | { readonly operationId: string }> {
-    const operationId = this.#randomId()
+    const operationId = attachTo ?? this.#randomId()
     // Batches arrive in order, so the rows seen so far are the next batch's offset.
     let offset = 0
     for await (const response of this.#execute(plan, operationId, options)) {
@@ -471,19 +660,45 @@ export class SparkConnectClient {
     yield { operationId }
   }
 
-  /** The ExecutePlan response stream, with retries, session checks, cancellation and error details. */
-  async *#execute(plan: object, operationId: string, options: SparkExecuteOptions): AsyncGenerator<ExecuteResponse> {
+  /**
+   * The response stream of an operation (started here from `plan`, or attached to when `plan` is undefined), with
+   * retries, reattachment, session checks, cancellation, error details and, once complete, its release.
+   *
+   * Executions are reattachable: the server keeps their responses until released, so a stream that ends before
+   * `result_complete` (the server closes long streams on purpose) or breaks with `UNAVAILABLE` is continued with
+   * `ReattachExecute` after the last response received, without running anything twice.
+   */
+  async *#execute(
+    plan: object | undefined,
+    operationId: string,
+    options: SparkExecuteOptions,
+  ): AsyncGenerator<ExecuteResponse> {
     this.#assertOpen()
     const { signal } = options
     if (signal?.aborted) throw cancelled(operationId, signal)
-    const request = {
+    const request = plan && {
       ...this.#base(),
       operation_id: operationId,
       plan,
+      request_options: [{ reattach_options: { reattachable: true } }],
       tags: options.tag === undefined ? [] : [checkTag(options.tag)],
     }
-    for (let attempt = 1; ; attempt++) {
-      const call = this.#stub.ExecutePlan(request, this.#metadata())
+    // Once the server has the operation (a response came, or this call attaches), it is continued, never sent again.
+    let started = plan === undefined
+    let lastResponseId: string | undefined
+    let complete = false
+    let failures = 0
+    for (;;) {
+      const call = started
+        ? this.#stub.ReattachExecute(
+            {
+              ...this.#base(),
+              operation_id: operationId,
+              ...(lastResponseId === undefined ? {} : { last_response_id: lastResponseId }),
+            },
+            this.#metadata(),
+          )
+        : this.#stub.ExecutePlan(request as object, this.#metadata())
       let interrupting: Promise<unknown> | undefined
       const interruptOnServer = () => {
         interrupting ??= this.interrupt({ operationId }).catch(() => undefined)
@@ -494,43 +709,52 @@ export class SparkConnectClient {
         void interruptOnServer()
       }
       signal?.addEventListener('abort', onAbort, { once: true })
-      let received = false
-      let complete = false
+      let left = true
       try {
         for await (const response of call as AsyncIterable<ExecuteResponse>) {
-          received = true
+          started = true
           this.#checkServerSession(response.server_side_session_id)
+          if (response.response_id) lastResponseId = response.response_id
           if (response.response_type === 'result_complete') complete = true
           yield response
         }
-        complete = true
-        return
+        left = false
+        if (complete) return
+        // The server ended the stream before the result was complete: continue it where it stopped.
+        failures = 0
       } catch (error) {
+        left = false
         if (signal?.aborted) {
           await interruptOnServer()
           throw cancelled(operationId, signal)
         }
-        if (
-          !received &&
-          isServiceError(error) &&
-          error.code === status.UNAVAILABLE &&
-          attempt < this.#retry.maxAttempts
-        ) {
-          const delay = Math.min(this.#retry.maxDelayMs, this.#retry.initialDelayMs * 2 ** (attempt - 1))
+        if (isServiceError(error) && error.code === status.UNAVAILABLE && ++failures < this.#retry.maxAttempts) {
+          const delay = Math.min(this.#retry.maxDelayMs, this.#retry.initialDelayMs * 2 ** (failures - 1))
           await sleep(delay, undefined, signal ? { signal } : undefined).catch(() => undefined)
-          if (signal?.aborted) throw cancelled(operationId, signal)
+          if (signal?.aborted) {
+            if (started) await interruptOnServer()
+            throw cancelled(operationId, signal)
+          }
           continue
         }
+        complete = true
         throw await this.#toError(error)
       } finally {
         signal?.removeEventListener('abort', onAbort)
-        if (!complete) {
-          // The caller left early (or it failed): stop the stream and the work behind it.
+        if (left && !complete) {
+          // The caller left early: stop the stream and the work behind it.
           call.cancel()
-          if (received) await interruptOnServer()
+          if (started) await interruptOnServer()
         }
+        if (left || complete) this.#release(operationId, started)
       }
     }
+  }
+
+  /** Frees the server's buffered responses of a finished (or abandoned) reattachable operation, in the background. */
+  #release(operationId: string, started: boolean): void {
+    if (!started || this.#closed) return
+    this.#unary('ReleaseExecute', { ...this.#base(), operation_id: operationId, release_all: {} }).catch(() => {})
   }
 
   #base() {
@@ -572,7 +796,7 @@ export class SparkConnectClient {
   }
 
   #unary<T>(
-    method: 'Interrupt' | 'ReleaseSession' | 'FetchErrorDetails',
+    method: 'Interrupt' | 'ReleaseSession' | 'FetchErrorDetails' | 'ReleaseExecute' | 'AnalyzePlan',
     request: object,
     signal?: AbortSignal,
   ): Promise<T> {

@@ -83,7 +83,9 @@ describe('startSparkConnectServer (real Spark)', () => {
       stopped = true
       expect(await groupMembers(server.pid)).toEqual([])
       expect(await isProcessAlive(server.pid)).toBe(false)
-      expect(await acceptsTcp(server.port)).toBe(false)
+      // Not asserted: that nothing accepts on the port any more. The port is free once the group is gone, and another
+      // process (a Spark JVM of a test running beside this one binds ephemeral ports) may take it at once: an earlier
+      // version of this test failed that way (2 times in 6 beside standalone-submitter.test.ts).
       await server.stop()
     } finally {
       if (!stopped) await server.stop()
