@@ -10,6 +10,12 @@ NODE_VERSION="24.21.0"          # official Node binary, from the npm registry's 
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/package.json")"
 PYSPARK_VERSION="4.3.0"         # newest pyspark on PyPI; runs on Java 17 (checked: spark-submit local[*])
 SCHEMATHESIS_VERSION="4.32.5"   # newest schemathesis on PyPI: the API fuzzer the OpenAPI tests run (tests only)
+# PySpark's own Spark Connect client, the anchor of bench/src/spark-connect.bench.ts (bench only): pyspark[connect] at
+# PYSPARK_VERSION, every dependency pinned to what pip resolved (pandas < 3: pyspark 4.3.0 warns it does not fully
+# support pandas 3).
+CONNECT_BENCH_PACKAGES="pyspark[connect]==$PYSPARK_VERSION py4j==0.10.9.9 pandas==2.3.3 pyarrow==26.0.1 numpy==2.4.6"
+CONNECT_BENCH_PACKAGES+=" grpcio==1.85.3 grpcio-status==1.85.3 googleapis-common-protos==1.76.0 protobuf==7.36.2"
+CONNECT_BENCH_PACKAGES+=" zstandard==0.25.0 python-dateutil==4.0.0 pytz==2026.6 tzdata==2026.6 typing-extensions==4.16.0"
 MIN_NODE_MAJOR=22
 MIN_JAVA_MAJOR=17
 
@@ -163,6 +169,33 @@ ensure_schemathesis() {
   export SPARKLE_SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
+ensure_connect_bench() {
+  # The Spark Connect benchmark runs the same queries through PySpark's Connect client: its own venv, pinned, bench only.
+  local venv="$TOOLS/connect-bench-venv"
+  if [[ "$(cat "$venv/PACKAGES" 2>/dev/null)" != "$CONNECT_BENCH_PACKAGES" ]]; then
+    command -v python3 >/dev/null || die "python3 not found (the Spark Connect benchmark's PySpark anchor needs it): install Python 3.10+ with venv"
+    say "installing pyspark[connect] $PYSPARK_VERSION from PyPI into .tools/connect-bench-venv (the Spark Connect benchmark's anchor, once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed: install the venv module (e.g. 'apt-get install python3-venv')"
+    # shellcheck disable=SC2086 # the list is split on purpose
+    "$venv/bin/pip" install --disable-pip-version-check --progress-bar off --quiet $CONNECT_BENCH_PACKAGES >&2 ||
+      die "pip could not install pyspark[connect] $PYSPARK_VERSION: check that PyPI is reachable"
+    echo "$CONNECT_BENCH_PACKAGES" >"$venv/PACKAGES"
+  fi
+  export SPARKLE_CONNECT_BENCH_PYTHON="$venv/bin/python"
+}
+
+selects_connect_bench() {
+  # True when `./sparkle bench <names...>` runs spark-connect.bench.ts: no name (all), or a name its file contains.
+  local a n=0
+  for a in "$@"; do
+    [[ "$a" == "--" ]] && continue
+    n=$((n + 1))
+    [[ "spark-connect.bench.ts" == *"$a"* ]] && return 0
+  done
+  ((n == 0))
+}
+
 ensure_build() {
   say "building packages"
   local out
@@ -209,6 +242,7 @@ case "$cmd" in
   bench)
     setup
     ensure_postgres
+    if selects_connect_bench "$@"; then ensure_connect_bench; fi
     ensure_build
     cd "$ROOT" && exec pnpm --silent run bench -- "$@"
     ;;
