@@ -263,6 +263,34 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300)
   })
 
+  it('lets another client of the same session re-attach to a running operation by its id and get its whole result', async () => {
+    // The first client stands for a worker that started a query and died: its call is abandoned, not cancelled.
+    const first = client({ randomId: () => '00000000-0000-4000-8000-00000000a77a' })
+    const sql = 'SELECT count(*) AS n FROM range(0, 2000000000, 1, 2) WHERE id % 3 = 0'
+    const abandoned = first.executeSql(sql).catch((e: unknown) => e)
+    await sleep(1_500)
+    const second = client({ sessionId: first.sessionId })
+    const { rows, operationId } = await second.reattach('00000000-0000-4000-8000-00000000a77a')
+    expect(operationId).toBe('00000000-0000-4000-8000-00000000a77a')
+    expect(rows).toEqual([{ n: 666666667n }])
+    await abandoned
+    // Once released, the operation is unknown.
+    await sleep(500)
+    const gone = await client({ sessionId: first.sessionId })
+      .reattach('00000000-0000-4000-8000-00000000a77a')
+      .catch((e: unknown) => e)
+    expect(gone).toMatchObject({ errorClass: expect.stringMatching(/^INVALID_HANDLE\.OPERATION_/) })
+  })
+
+  it('explains a relation without running it, and reads a data source with a limit', async () => {
+    const c = client()
+    const plan = await c.explain({ sql: 'SELECT id FROM range(0, 10) WHERE id > 5' }, 'extended')
+    expect(plan).toContain('== Analyzed Logical Plan ==')
+    expect(plan).toContain('Range (0, 10')
+    await c.createTempView('ten', { limit: { input: { sql: 'SELECT id FROM range(0, 100)' }, rows: 10 } })
+    expect((await c.executeSql('SELECT count(*) AS n FROM ten')).rows).toEqual([{ n: 10n }])
+  })
+
   it('releases its session on close, after which the client refuses calls', async () => {
     const c = client()
     await c.executeCommand('CREATE TEMP VIEW released_view AS SELECT 1 AS x')

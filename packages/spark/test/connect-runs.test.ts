@@ -1,6 +1,7 @@
 // Runs and previews over Spark Connect against a real Spark Connect server started from the installed Spark: the
 // SparkConnectSubmitter (events, rows, checks, sinks, failures naming their node, cancellation, the policy before
 // sending and on the server's plan) and the ConnectPreviewSession (the same answers as the local warm driver).
+import { spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defaultExecutionPolicy, type ExecutionPlan, type ExecutionPolicy } from '@sparkle-studio/core'
@@ -12,6 +13,7 @@ import {
   type SparkConnectServer,
   SparkConnectSubmitter,
   startSparkConnectServer,
+  stepOperationId,
 } from '../src/connect/index.ts'
 import type { RunnerEvent } from '../src/events.ts'
 import { PreviewSession } from '../src/preview-session.ts'
@@ -216,6 +218,76 @@ describe('SparkConnectSubmitter against a real Spark Connect server', () => {
   })
 })
 
+describe('a Spark Connect job whose driving process was killed', () => {
+  it('is taken over by another process: it re-attaches to the running step by operation id and runs the rest', async () => {
+    const out = join(dir.path, 'out', 'taken-over')
+    const plan: ExecutionPlan = {
+      pipeline: 'takeover',
+      mode: 'run',
+      steps: [
+        {
+          nodeId: 'orders',
+          kind: 'read',
+          view: '`sparkle_orders`',
+          source: { format: 'csv', path: csv, options: { header: 'true', inferSchema: 'true' } },
+        },
+        // About ten seconds of work on local[2]: the driver is killed while it runs.
+        {
+          nodeId: 'slow',
+          kind: 'query',
+          sql: 'SELECT count(*) AS n FROM range(0, 4000000000, 1, 2) WHERE id % 3 = 0',
+          limit: 1,
+        },
+        {
+          nodeId: 'out',
+          kind: 'write',
+          sql: 'SELECT * FROM `sparkle_orders`',
+          target: { format: 'parquet', path: out, mode: 'overwrite' },
+        },
+      ],
+    }
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@sparkle-studio/source', 'fixtures/connect-driver.ts', server.url, JSON.stringify(plan)],
+      { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const lines: Record<string, unknown>[] = []
+    let buffered = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString()
+      const parts = buffered.split('\n')
+      buffered = parts.pop() ?? ''
+      for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as Record<string, unknown>)
+    })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const deadline = Date.now() + 120_000
+    while (!lines.some((l) => l['event'] === 'step_started' && l['nodeId'] === 'slow') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await new Promise((r) => setTimeout(r, 1_500))
+    child.kill('SIGKILL')
+    await exited
+    const id = String(lines.find((l) => typeof l['id'] === 'string')?.['id'])
+    expect(lines.some((l) => l['final'] !== undefined)).toBe(false)
+    expect(existsSync(out)).toBe(false)
+
+    // Another process (this one), with only the job id: status reads without taking over; wait takes over.
+    const successor = new SparkConnectSubmitter({ remote: server.url })
+    expect((await successor.status(id)).state).toBe('running')
+    const events: RunnerEvent[] = []
+    const status = await successor.wait(id, { onEvent: (e) => events.push(e) })
+    expect(status.error).toBeUndefined()
+    expect(status.state).toBe('succeeded')
+    const log = (await successor.logs(id)).text
+    expect(log).toContain(`re-attached to operation ${stepOperationId(id, 1)} of step 1 (query of node slow)`)
+    expect(events.filter((e) => e.type === 'step_started').map((e) => e.nodeId)).toEqual(['slow', 'out'])
+    expect(events.find((e) => e.type === 'rows')).toMatchObject({ nodeId: 'slow', rows: [{ n: 1333333334 }] })
+    expect(existsSync(out)).toBe(true)
+    // Finished: its session is released, and a late reader finds no job there.
+    expect((await new SparkConnectSubmitter({ remote: server.url }).status(id)).state).toBe('lost')
+  })
+})
+
 describe('ConnectPreviewSession against a real Spark Connect server', () => {
   it('answers as the local warm driver does: per node schema and rows, a failed node and its downstream', async () => {
     const plan: ExecutionPlan = {
@@ -242,7 +314,12 @@ describe('ConnectPreviewSession against a real Spark Connect server', () => {
       ],
     }
     const remote = new ConnectPreviewSession({ remote: server.url, policy: policy() })
-    const local = new PreviewSession({ runtime, policy: policy(), conf: { 'spark.sql.session.timeZone': 'UTC' } })
+    const local = new PreviewSession({
+      runtime,
+      policy: policy(),
+      deadlineMs: 120_000,
+      conf: { 'spark.sql.session.timeZone': 'UTC' },
+    })
     try {
       const [overConnect, onDriver] = [
         await remote.preview(plan, { limit: 50 }),

@@ -110,6 +110,11 @@ export interface SparkStageProgress {
 
 /** Options of one Spark Connect operation. */
 export interface SparkExecuteOptions {
+  /**
+   * The operation's id (a UUID), for a caller that must know it before the operation starts (to re-attach to it from
+   * another process); a new random one when absent.
+   */
+  readonly operationId?: string | undefined
   /** Aborting cancels the call and interrupts the operation on the server; the call then fails with `JOB_CANCELLED`. */
   readonly signal?: AbortSignal | undefined
   /** A tag for {@link SparkConnectClient.interrupt} (`{ tag }`); no commas, not empty. */
@@ -263,6 +268,11 @@ interface ConnectStub {
   ExecutePlan(request: object, metadata: Metadata, options?: CallOptions): ClientReadableStream<ExecuteResponse>
   ReattachExecute(request: object, metadata: Metadata, options?: CallOptions): ClientReadableStream<ExecuteResponse>
   ReleaseExecute(request: object, metadata: Metadata, callback: Callback<object>): ClientUnaryCall
+  Config(
+    request: object,
+    metadata: Metadata,
+    callback: Callback<{ readonly pairs: readonly { readonly key: string; readonly value?: string | null }[] }>,
+  ): ClientUnaryCall
   AnalyzePlan(
     request: object,
     metadata: Metadata,
@@ -471,11 +481,11 @@ export class SparkConnectClient {
    * console.log((await client.executeSql('SELECT count(*) AS n FROM orders')).rows)
    * ```
    */
-  async createTempView(name: string, relation: SparkRelation, options: SparkExecuteOptions = {}): Promise<void> {
+  async createTempView(name: string, relation: SparkRelation, options: SparkExecuteOptions = {}): Promise<SparkResult> {
     const command = {
       create_dataframe_view: { input: relationMessage(relation), name, is_global: false, replace: true },
     }
-    await this.#collect({ command }, options)
+    return this.#collect({ command }, options)
   }
 
   /**
@@ -489,7 +499,11 @@ export class SparkConnectClient {
    * await client.write({ sql: 'SELECT * FROM orders WHERE amount > 0' }, { format: 'parquet', path: '/out/paid', mode: 'overwrite' })
    * ```
    */
-  async write(relation: SparkRelation, target: SparkWriteTarget, options: SparkExecuteOptions = {}): Promise<void> {
+  async write(
+    relation: SparkRelation,
+    target: SparkWriteTarget,
+    options: SparkExecuteOptions = {},
+  ): Promise<SparkResult> {
     const write_operation = {
       input: relationMessage(relation),
       source: target.format,
@@ -498,7 +512,7 @@ export class SparkConnectClient {
       partitioning_columns: [...(target.partitionBy ?? [])],
       options: { ...target.options },
     }
-    await this.#collect({ command: { write_operation } }, options)
+    return this.#collect({ command: { write_operation } }, options)
   }
 
   /**
@@ -527,6 +541,49 @@ export class SparkConnectClient {
       options.signal,
     )
     return response.explain?.explain_string ?? ''
+  }
+
+  /**
+   * Sets session configuration (`spark.conf.set`), e.g. runtime SQL settings; any string value, no SQL involved.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1' })
+   * await client.setConf({ 'spark.sql.shuffle.partitions': '4' })
+   * ```
+   */
+  async setConf(
+    pairs: Readonly<Record<string, string>>,
+    options: { readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<void> {
+    const set = { pairs: Object.entries(pairs).map(([key, value]) => ({ key, value })) }
+    await this.#unary('Config', { ...this.#base(), operation: { set } }, options.signal)
+  }
+
+  /**
+   * Reads session configuration: each key's value, or undefined when it is not set.
+   *
+   * @example
+   * ```ts
+   * import { SparkConnectClient } from '@sparkle-studio/spark/connect'
+   *
+   * const client = new SparkConnectClient({ host: '127.0.0.1' })
+   * const { 'spark.app.id': appId } = await client.getConf(['spark.app.id'])
+   * ```
+   */
+  async getConf(
+    keys: readonly string[],
+    options: { readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<Record<string, string | undefined>> {
+    const response = await this.#unary<{
+      readonly pairs: readonly { readonly key: string; readonly value?: string | null }[]
+    }>('Config', { ...this.#base(), operation: { get_option: { keys: [...keys] } } }, options.signal)
+    const values: Record<string, string | undefined> = {}
+    for (const key of keys) values[key] = undefined
+    for (const pair of response.pairs) values[pair.key] = pair.value ?? undefined
+    return values
   }
 
   /**
@@ -585,10 +642,17 @@ export class SparkConnectClient {
 
   /**
    * Releases the server-side session (its temp views, settings and running operations) and closes the channel.
-   * Closing twice is a no-op; a server that is already gone does not make it fail.
+   * With `releaseSession: false` only the channel closes and the session stays on the server for another client
+   * with the same session id (it expires after the server's idle timeout). Closing twice is a no-op; a server that
+   * is already gone does not make it fail.
    */
-  async close(): Promise<void> {
+  async close(options: { readonly releaseSession?: boolean | undefined } = {}): Promise<void> {
     if (this.#closed) return
+    if (options.releaseSession === false) {
+      this.#closed = true
+      this.#stub.close()
+      return
+    }
     try {
       await this.#unary('ReleaseSession', {
         session_id: this.sessionId,
@@ -619,7 +683,7 @@ export class SparkConnectClient {
     options: SparkExecuteOptions,
     attachTo?: string,
   ): AsyncGenerator<SparkBatch | { readonly relation: RelationMessage } | { readonly operationId: string }> {
-    const operationId = attachTo ?? this.#randomId()
+    const operationId = attachTo ?? options.operationId ?? this.#randomId()
     // Batches arrive in order, so the rows seen so far are the next batch's offset.
     let offset = 0
     for await (const response of this.#execute(plan, operationId, options)) {
@@ -796,7 +860,7 @@ export class SparkConnectClient {
   }
 
   #unary<T>(
-    method: 'Interrupt' | 'ReleaseSession' | 'FetchErrorDetails' | 'ReleaseExecute' | 'AnalyzePlan',
+    method: 'Interrupt' | 'ReleaseSession' | 'FetchErrorDetails' | 'ReleaseExecute' | 'AnalyzePlan' | 'Config',
     request: object,
     signal?: AbortSignal,
   ): Promise<T> {

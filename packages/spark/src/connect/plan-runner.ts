@@ -2,37 +2,49 @@
 // preview answers as the Python runner (runner/sparkle_runner.py), for a cluster reached only through Spark Connect.
 //
 // What is enforced where: everything the compiler enforces (core's compile-policy: SQL fragments, denied functions,
-// script transforms, files read by path, read/write roots, JDBC URLs and options) holds for every plan; before a step
-// is sent, its source or sink is checked again against the policy with its secrets resolved, an `action` must be the
-// compiler's `CACHE [LAZY] TABLE <view>`, and the plan's Spark configuration against the refused keys; on the server's
-// own plan, every file location of a step's physical plan (AnalyzePlan explain) must lie inside the read roots. What
-// the Python runner checks on Spark's plan objects inside the driver (plan node classes, expression classes of denied
-// functions under other names) has no equivalent over Spark Connect and is not claimed here.
+// script transforms, files read by path, read/write roots, JDBC URLs and options) holds for every plan. Before a step
+// is sent: its SQL must be one query and pass the policy's SQL rules, and it is sent wrapped as a subquery (no command
+// parses there); its source or sink is checked again with its secrets resolved; an `action` must be the compiler's
+// `CACHE [LAZY] TABLE <view>`. On the server's own plan (AnalyzePlan explain): every file location a step's physical
+// plan scans must lie inside the read roots, and no reflection, denied function or script may appear. What the Python
+// runner checks on Spark's plan objects inside the driver (expression classes of denied functions called under other
+// names) has no equivalent over Spark Connect and is not claimed here.
+import { realpathSync } from 'node:fs'
 import {
   checkReadSource,
+  checkSqlFragment,
+  checkSqlUnderPolicy,
   checkWriteTarget,
   type ExecutionPlan,
+  isHiddenToken,
+  lexSparkSql,
   type OptionValue,
   type PlanPolicy,
   type PlanStep,
   pathProblem,
+  REFLECTION_FUNCTIONS,
   StudioError,
 } from '@sparkle-studio/core'
 import type { ColumnInfo, NodePreview, PreviewError, RunnerEvent } from '../events.ts'
 import type { SparkColumn, SparkRow, SparkValue } from './arrow-values.ts'
-import type { SparkConnectClient, SparkExecuteOptions, SparkProgress, SparkRelation } from './client.ts'
+import type { SparkConnectClient, SparkExecuteOptions, SparkProgress, SparkRelation, SparkResult } from './client.ts'
 import { SparkConnectError } from './errors.ts'
 
 /** A step that failed, with the error class and rule the run reports (as the Python runner's StepError). */
 export class ConnectStepError extends Error {
-  constructor(
-    readonly errorClass: string,
-    message: string,
-    readonly rule?: string,
-    readonly fix?: string,
-  ) {
+  /** The error class the run reports (`POLICY_PATH`, `QUALITY_CHECK_FAILED`, ...). */
+  readonly errorClass: string
+  /** The execution-policy rule broken, for a policy error. */
+  readonly rule: string | undefined
+  /** How to fix it, for a policy error. */
+  readonly fix: string | undefined
+
+  constructor(errorClass: string, message: string, rule?: string, fix?: string) {
     super(message)
     this.name = 'ConnectStepError'
+    this.errorClass = errorClass
+    this.rule = rule
+    this.fix = fix
   }
 }
 
@@ -41,6 +53,60 @@ const POLICY_CLASSES: Readonly<Record<string, string>> = {
   'write-roots': 'POLICY_PATH',
   'jdbc-url': 'POLICY_JDBC',
   command: 'POLICY_COMMAND',
+  reflection: 'POLICY_REFLECTION',
+  'denied-function': 'POLICY_FUNCTION',
+  'script-transformation': 'POLICY_SCRIPT_TRANSFORM',
+}
+
+const FIXES: Readonly<Record<string, string>> = {
+  command:
+    "a step's SQL must be a query: commands (SET, ADD JAR, CREATE FUNCTION, DDL, INSERT, EXECUTE IMMEDIATE, scripts, ...) never run; Spark configuration belongs in the document's spark.conf, data goes through sources and sinks",
+  reflection:
+    "remove the call: reflect, java_method and try_reflect reach the JVM and are never allowed; use Spark SQL's built-in functions",
+  'denied-function': 'remove the call: the execution policy denies this function',
+  'script-transformation':
+    'TRANSFORM ... USING runs a program on the host and is never allowed: compute the columns in SQL',
+  'read-roots': 'read inside the read roots',
+}
+
+const REFLECTION = new Set<string>(REFLECTION_FUNCTIONS)
+const QUERY_START = new Set(['SELECT', 'WITH', 'FROM', 'VALUES', 'TABLE'])
+
+/**
+ * A step's SQL as it is sent: checked to be one query (one statement, balanced parentheses, no variable substitution)
+ * and under the policy's SQL rules, then wrapped as a subquery, in which no command (SET, ADD JAR, INSERT, DDL,
+ * EXECUTE IMMEDIATE, a script) can parse: Spark runs commands in a SQL relation as soon as it reads them, so they are
+ * refused before anything is sent.
+ */
+export function stepQuery(sql: string, policy: PlanPolicy | undefined): SparkRelation {
+  const problem = checkSqlFragment(sql, { kind: 'query' })
+  if (problem) {
+    throw policyError('command', `the step's SQL is not one query: ${problem.message}`, FIXES['command'] as string)
+  }
+  const first = lexSparkSql(sql).tokens.find((t) => !isHiddenToken(t))
+  if (!(first?.kind === 'symbol' ? first.text === '(' : QUERY_START.has((first?.text ?? '').toUpperCase()))) {
+    throw policyError(
+      'command',
+      `the step's SQL starts with ${first?.text ?? 'nothing'}, not a query (SELECT, WITH, FROM, VALUES, TABLE)`,
+      FIXES['command'] as string,
+    )
+  }
+  if (policy) {
+    const finding = checkSqlUnderPolicy(sql, policy)[0]
+    if (finding) {
+      const rule =
+        finding.code === 'sql_script_transform'
+          ? 'script-transformation'
+          : finding.code === 'read_path_not_allowed'
+            ? 'read-roots'
+            : finding.code === 'sql_dynamic_function_name' ||
+                [...REFLECTION].some((f) => finding.message.startsWith(`calls ${f}()`))
+              ? 'reflection'
+              : 'denied-function'
+      throw policyError(rule, `the step's SQL ${finding.message.split('. Fix:')[0]}`, FIXES[rule] as string)
+    }
+  }
+  return { sql: `SELECT * FROM (\n${sql}\n) AS sparkle_step` }
 }
 
 function policyError(rule: string, message: string, fix: string): ConnectStepError {
@@ -122,6 +188,15 @@ async function checkServerPlan(ctx: ConnectStepContext, relation: SparkRelation)
   const policy = ctx.policy
   if (!policy) return
   const explained = await ctx.client.explain(relation, 'simple', { signal: ctx.execute.signal })
+  if (/\bScriptTransformation/.test(explained)) {
+    throw policyError('script-transformation', 'the step runs a script', FIXES['script-transformation'] as string)
+  }
+  for (const name of new Set([...REFLECTION, ...policy.deniedFunctions.map((f) => f.toLowerCase())])) {
+    if (new RegExp(`(?<![\\w.])${name.replace(/[^a-z0-9_]/g, '')}\\(`, 'i').test(explained)) {
+      const rule = REFLECTION.has(name) ? 'reflection' : 'denied-function'
+      throw policyError(rule, `the step calls ${name} (in Spark's plan of it)`, FIXES[rule] as string)
+    }
+  }
   const { paths, truncated } = scannedLocations(explained)
   if (truncated) {
     throw policyError(
@@ -131,9 +206,26 @@ async function checkServerPlan(ctx: ConnectStepContext, relation: SparkRelation)
     )
   }
   for (const path of paths) {
-    const problem = pathProblem(path, policy.readRoots, 'read')
+    const problem = pathProblem(path, policy.readRoots, 'read') ?? linkProblem(path, policy.readRoots)
     if (problem) throw policyError('read-roots', `the step reads ${path}: ${problem}`, 'read inside the read roots')
   }
+}
+
+/**
+ * A local file that is a symbolic link (or under one) to a place outside the roots. Only files this machine sees are
+ * resolved: on a remote cluster's own file system links cannot be checked from here.
+ */
+function linkProblem(path: string, roots: readonly string[]): string | undefined {
+  const local = path.startsWith('file:') ? path.replace(/^file:(\/\/localhost)?/, '') : path
+  if (!local.startsWith('/')) return undefined
+  let real: string
+  try {
+    real = realpathSync(local)
+  } catch {
+    return undefined
+  }
+  if (real === local) return undefined
+  return pathProblem(real, roots, 'read') === undefined ? undefined : `it resolves to ${real}, outside the read roots`
 }
 
 function readRelation(
@@ -145,6 +237,8 @@ function readRelation(
   if (ctx.policy) {
     const error = findingsError(checkReadSource({ ...step.source, options }, ctx.policy).findings, 'read')
     if (error) throw error
+    const link = step.source.path === undefined ? undefined : linkProblem(step.source.path, ctx.policy.readRoots)
+    if (link) throw policyError('read-roots', `${step.source.path}: ${link}`, 'read inside the read roots')
   }
   const { format, path, schema } = step.source
   const read: SparkRelation = {
@@ -232,58 +326,87 @@ export function stepErrorFields(error: unknown): { errorClass: string; message: 
 export interface RunConnectStepsOptions extends ConnectStepContext {
   /** Receives each event, in order (the Python runner's events, without `started`/`succeeded`). */
   readonly emit: (event: RunnerEvent) => void
+  /**
+   * The first step to run; the steps before it ran already (in this session, by another process).
+   * @default 0
+   */
+  readonly startAt?: number | undefined
+  /**
+   * The operation id of each step (deterministic ids let another process re-attach to a step's operation); random
+   * ones when absent.
+   */
+  readonly operationIdOf?: ((index: number) => string) | undefined
+  /**
+   * Re-attach to the first step's operation (started by a process that died) instead of sending it again; it is sent
+   * when the server no longer knows it (it never started, or it finished and was released).
+   */
+  readonly resume?: boolean | undefined
+  /** Called before each step is sent, e.g. to record in the session which step runs. */
+  readonly beforeStep?: ((index: number) => Promise<void>) | undefined
+  /** Called with each line worth logging (re-attachments). */
+  readonly log?: ((line: string) => void) | undefined
 }
 
-/**
- * Runs a plan's steps for their effect (batch mode) in the client's session: views defined, rows and checks reported,
- * checks enforced, sinks written. Returns true when every step succeeded; a failure is emitted as a `failed` event
- * naming its node, and the remaining steps do not run.
- */
-export async function runConnectSteps(plan: ExecutionPlan, options: RunConnectStepsOptions): Promise<boolean> {
-  const { emit, client } = options
+/** A step as one Spark Connect operation: the checks before it, how it is sent, and what is done with its result. */
+interface StepOperation {
+  send(execute: SparkExecuteOptions): Promise<SparkResult>
+  after?(result: SparkResult): { rows?: number } | undefined
+}
+
+function stepOperation(step: PlanStep, options: RunConnectStepsOptions): Promise<StepOperation> | StepOperation {
+  const { client } = options
   const now = () => Date.now()
-  for (const [index, step] of plan.steps.entries()) {
-    emit({ type: 'step_started', ts: now(), nodeId: step.nodeId, index, kind: step.kind })
-    const started = performance.now()
-    let rows: number | undefined
-    try {
-      switch (step.kind) {
-        case 'read':
-          await client.createTempView(step.view, readRelation(options, step, step.limit), options.execute)
-          break
-        case 'view': {
-          const relation = { sql: step.sql }
-          await checkServerPlan(options, relation)
-          await client.createTempView(step.view, relation, options.execute)
-          break
-        }
-        case 'action':
-          if (!CACHE_ACTION.test(step.sql.trim())) {
-            throw policyError(
-              'command',
-              'an action step may only cache a view (CACHE [LAZY] TABLE view)',
-              'a step that is not a query never runs',
-            )
-          }
-          await client.executeCommand(step.sql, options.execute)
-          break
-        case 'query': {
-          const relation = { sql: step.sql }
-          await checkServerPlan(options, relation)
-          const head = await headRows(options, relation, Math.max(0, step.limit))
-          emit({ type: 'rows', ts: now(), nodeId: step.nodeId, ...head })
-          rows = head.rows.length
-          break
-        }
-        case 'check': {
-          const relation = { sql: step.sql }
-          await checkServerPlan(options, relation)
-          const result = await client.execute({ limit: { input: relation, rows: 1 } }, options.execute)
+  switch (step.kind) {
+    case 'read': {
+      const relation = readRelation(options, step, step.limit)
+      return { send: (execute) => client.createTempView(step.view, relation, execute) }
+    }
+    case 'view': {
+      const relation = stepQuery(step.sql, options.policy)
+      return checkServerPlan(options, relation).then(() => ({
+        send: (execute: SparkExecuteOptions) => client.createTempView(step.view, relation, execute),
+      }))
+    }
+    case 'action':
+      if (!CACHE_ACTION.test(step.sql.trim())) {
+        throw policyError(
+          'command',
+          'an action step may only cache a view (CACHE [LAZY] TABLE view)',
+          'a step that is not a query never runs',
+        )
+      }
+      return { send: (execute) => client.executeCommand(step.sql, execute) }
+    case 'query': {
+      const relation = stepQuery(step.sql, options.policy)
+      const limit = Math.max(0, step.limit)
+      return checkServerPlan(options, relation).then(() => ({
+        send: (execute: SparkExecuteOptions) =>
+          client.execute({ limit: { input: relation, rows: limit + 1 } }, execute),
+        after: (result: SparkResult) => {
+          const rows = jsonRows(result.rows.slice(0, limit))
+          const schema = columnsOf(result.schema)
+          options.emit({
+            type: 'rows',
+            ts: now(),
+            nodeId: step.nodeId,
+            schema,
+            rows,
+            truncated: result.rows.length > limit,
+          })
+          return { rows: rows.length }
+        },
+      }))
+    }
+    case 'check': {
+      const relation = stepQuery(step.sql, options.policy)
+      return checkServerPlan(options, relation).then(() => ({
+        send: (execute: SparkExecuteOptions) => client.execute({ limit: { input: relation, rows: 1 } }, execute),
+        after: (result: SparkResult) => {
           if (!result.schema.some((c) => c.name === 'failed_rows')) {
             throw new ConnectStepError('INVALID_PLAN', 'a check query must return a failed_rows column')
           }
           const failedRows = Number(result.rows[0]?.['failed_rows'] ?? 0)
-          emit({
+          options.emit({
             type: 'check',
             ts: now(),
             nodeId: step.nodeId,
@@ -297,18 +420,64 @@ export async function runConnectSteps(plan: ExecutionPlan, options: RunConnectSt
               `${step.description || 'quality check'}: ${failedRows} rows failed the check`,
             )
           }
-          break
+          return undefined
+        },
+      }))
+    }
+    case 'write': {
+      const targetOptions = checkTarget(options, step, 'fail')
+      const relation = stepQuery(step.sql, options.policy)
+      return checkServerPlan(options, relation).then(() => ({
+        send: (execute: SparkExecuteOptions) =>
+          client.write(relation, { ...step.target, options: targetOptions }, execute),
+      }))
+    }
+    default:
+      throw new ConnectStepError('INVALID_PLAN', `unknown step kind ${JSON.stringify((step as PlanStep).kind)}`)
+  }
+}
+
+/** True when the server answered that it does not know the operation (never started, released, or abandoned). */
+function isUnknownOperation(error: unknown): boolean {
+  return error instanceof SparkConnectError && (error.errorClass ?? '').startsWith('INVALID_HANDLE.OPERATION_')
+}
+
+/**
+ * Runs a plan's steps for their effect (batch mode) in the client's session: views defined, rows and checks reported,
+ * checks enforced, sinks written. Returns true when every step succeeded; a failure is emitted as a `failed` event
+ * naming its node, and the remaining steps do not run. With `startAt` and `resume`, it continues a run another process
+ * started: it re-attaches to that step's operation and goes on from there.
+ */
+export async function runConnectSteps(plan: ExecutionPlan, options: RunConnectStepsOptions): Promise<boolean> {
+  const { emit, client } = options
+  const now = () => Date.now()
+  const startAt = options.startAt ?? 0
+  for (const [index, step] of plan.steps.entries()) {
+    if (index < startAt) continue
+    emit({ type: 'step_started', ts: now(), nodeId: step.nodeId, index, kind: step.kind })
+    const started = performance.now()
+    let rows: number | undefined
+    try {
+      const operation = await stepOperation(step, options)
+      const operationId = options.operationIdOf?.(index)
+      const execute = { ...options.execute, ...(operationId === undefined ? {} : { operationId }) }
+      let result: SparkResult | undefined
+      if (options.resume && index === startAt && operationId !== undefined) {
+        try {
+          result = await client.reattach(operationId, options.execute)
+          options.log?.(
+            `re-attached to operation ${operationId} of step ${index} (${step.kind} of node ${step.nodeId})`,
+          )
+        } catch (error) {
+          if (!isUnknownOperation(error)) throw error
+          options.log?.(`operation ${operationId} of step ${index} is unknown to the server: sending the step`)
         }
-        case 'write': {
-          const targetOptions = checkTarget(options, step, 'fail')
-          const relation = { sql: step.sql }
-          await checkServerPlan(options, relation)
-          await client.write(relation, { ...step.target, options: targetOptions }, options.execute)
-          break
-        }
-        default:
-          throw new ConnectStepError('INVALID_PLAN', `unknown step kind ${JSON.stringify((step as PlanStep).kind)}`)
       }
+      if (result === undefined) {
+        await options.beforeStep?.(index)
+        result = await operation.send(execute)
+      }
+      rows = operation.after?.(result)?.rows
     } catch (error) {
       // A cancelled or timed-out job is not a failure of its step: the caller reports it.
       if (options.execute.signal?.aborted) throw error
@@ -367,25 +536,32 @@ export async function previewConnectPlan(
           break
         }
         case 'view':
-          relation = { sql: step.sql }
+          relation = stepQuery(step.sql, options.policy)
           await checkServerPlan(options, relation)
           await client.createTempView(step.view, relation, options.execute)
           break
         case 'query':
-          relation = { sql: step.sql }
+          relation = stepQuery(step.sql, options.policy)
           await checkServerPlan(options, relation)
           rowsShown = Math.max(0, Math.min(limit, step.limit))
           break
         case 'check':
-          relation = { sql: step.sql }
+          relation = stepQuery(step.sql, options.policy)
           await checkServerPlan(options, relation)
           break
         case 'write':
           checkTarget(options, step, 'skip')
-          relation = { sql: step.sql }
+          relation = stepQuery(step.sql, options.policy)
           await checkServerPlan(options, relation)
           break
         case 'action':
+          if (!CACHE_ACTION.test(step.sql.trim())) {
+            throw policyError(
+              'command',
+              'an action step may only cache a view (CACHE [LAZY] TABLE view)',
+              FIXES['command'] as string,
+            )
+          }
           break
       }
       if (answering.get(step.nodeId) === index && relation) {
@@ -451,12 +627,20 @@ export class ProgressTally {
     }
   }
 
+  /** The current operation has finished: its stages' tasks are all done (a failed one fails its job anyway). */
   #fold(): void {
     for (const s of this.#current.values()) {
       this.#finished.total += s.tasks
-      this.#finished.completed += s.completed
+      this.#finished.completed += s.tasks
     }
     this.#current.clear()
+  }
+
+  /** The final counts, once the last operation has finished. */
+  finish(): { completedTasks: number; totalTasks: number; activeStages: number[] } {
+    this.#fold()
+    this.#operation = ''
+    return this.counts()
   }
 
   /** Completed and total tasks so far, and the stages still running. */

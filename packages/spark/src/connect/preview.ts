@@ -107,8 +107,9 @@ export class ConnectPreviewSession implements Previewer {
     this.#open.add(client)
     try {
       const execute = { signal, tag: 'sparkle-preview' }
+      // Settings a running server cannot change (static ones) are left out, as the local driver leaves them out.
       for (const [key, value] of Object.entries(driverPlan.conf ?? {})) {
-        await client.executeCommand(`SET ${key}=${value}`, execute).catch(() => undefined)
+        await client.setConf({ [key]: value }, { signal }).catch(() => undefined)
       }
       const nodes = await previewConnectPlan(driverPlan, {
         client,
@@ -133,9 +134,7 @@ export class ConnectPreviewSession implements Previewer {
   }
 
   async #applicationId(client: SparkConnectClient): Promise<string | undefined> {
-    const { rows } = await client.executeCommand('SET spark.app.id').catch(() => ({ rows: [] }))
-    const value = rows[0]?.['value']
-    return typeof value === 'string' ? value : undefined
+    return (await client.getConf(['spark.app.id']))['spark.app.id']
   }
 
   /** Refuses further requests and releases the sessions of requests still running. */

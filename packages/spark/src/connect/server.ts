@@ -225,8 +225,11 @@ export async function startSparkConnectServer(options: SparkConnectServerOptions
 
 /** The server could not bind its port (another process took it after it was probed). */
 class PortTakenError extends Error {
-  constructor(readonly failure: StudioError) {
+  readonly failure: StudioError
+
+  constructor(failure: StudioError) {
     super(failure.message)
+    this.failure = failure
   }
 }
 
