@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -263,21 +265,40 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300)
   })
 
-  it('lets another client of the same session re-attach to a running operation by its id and get its whole result', async () => {
-    // The first client stands for a worker that started a query and died: its call is abandoned, not cancelled.
-    const first = client({ randomId: () => '00000000-0000-4000-8000-00000000a77a' })
-    const sql = 'SELECT count(*) AS n FROM range(0, 2000000000, 1, 2) WHERE id % 3 = 0'
-    const abandoned = first.executeSql(sql).catch((e: unknown) => e)
-    await sleep(1_500)
-    const second = client({ sessionId: first.sessionId })
-    const { rows, operationId } = await second.reattach('00000000-0000-4000-8000-00000000a77a')
-    expect(operationId).toBe('00000000-0000-4000-8000-00000000a77a')
-    expect(rows).toEqual([{ n: 666666667n }])
-    await abandoned
+  it('lets another client re-attach by operation id to a query whose client process was killed, and get its whole result', async () => {
+    const sessionId = randomUUID()
+    const operationId = randomUUID()
+    const sql = 'SELECT count(*) AS n FROM range(0, 3000000000, 1, 2) WHERE id % 3 = 0'
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=@sparkle-studio/source',
+        'fixtures/connect-query.ts',
+        String(port),
+        TOKEN,
+        sessionId,
+        operationId,
+        sql,
+      ],
+      { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    while (!output.includes('sent')) await sleep(20)
+    await sleep(2_500)
+    child.kill('SIGKILL')
+    await exited
+    expect(output).not.toContain('finished')
+    const { rows, operationId: attached } = await client({ sessionId }).reattach(operationId)
+    expect(attached).toBe(operationId)
+    expect(rows).toEqual([{ n: 1000000000n }])
     // Once released, the operation is unknown.
     await sleep(500)
-    const gone = await client({ sessionId: first.sessionId })
-      .reattach('00000000-0000-4000-8000-00000000a77a')
+    const gone = await client({ sessionId })
+      .reattach(operationId)
       .catch((e: unknown) => e)
     expect(gone).toMatchObject({ errorClass: expect.stringMatching(/^INVALID_HANDLE\.OPERATION_/) })
   })
@@ -305,7 +326,35 @@ describe('SparkConnectClient against a real Spark Connect server', () => {
     expect(again).toMatchObject({ code: 'SPARK_CONNECT_FAILED', errorClass: 'INVALID_HANDLE.SESSION_CLOSED' })
   })
 
-  // Last: it restarts the file's server.
+  // Last two: they restart the file's server.
+  it('fails with a typed error, and does not hang, when the server stops in the middle of a result stream', async () => {
+    const c = client()
+    const batches: number[] = []
+    let ended = false
+    const streaming = (async () => {
+      for await (const batch of c.streamSql(
+        // 100 partitions of two rows that sleep 200 ms each: batches keep coming for about 20 seconds.
+        "SELECT id, reflect('java.lang.Thread', 'sleep', CAST(200 AS BIGINT)) AS slept FROM range(0, 200, 1, 100)",
+      )) {
+        batches.push(batch.rows.length)
+      }
+    })()
+      .catch((e: unknown) => e)
+      .finally(() => {
+        ended = true
+      })
+    while (batches.length < 2 && !ended) await sleep(20)
+    expect(ended, `the stream ended early: ${String(await (ended ? streaming : undefined))}`).toBe(false)
+    const stoppedAt = Date.now()
+    await server?.stop()
+    const error = await streaming
+    expect(error).toBeInstanceOf(SparkConnectError)
+    expect((error as SparkConnectError).code).toMatch(/^SPARK_(UNAVAILABLE|SESSION_CHANGED|CONNECT_FAILED)$/)
+    expect(Date.now() - stoppedAt).toBeLessThan(60_000)
+    server = await startSparkConnectServer({ runtime: await findSparkRuntime(), token: TOKEN, port })
+    expect((await client().executeSql('SELECT 7 AS seven')).rows).toEqual([{ seven: 7 }])
+  })
+
   it('fails SPARK_SESSION_CHANGED when the server restarted under its session', async () => {
     const c = client()
     await c.executeCommand('CREATE TEMP VIEW lost_on_restart AS SELECT 1 AS x')
