@@ -12,17 +12,33 @@ import { type BenchResult, round, runIfMain } from './lib.ts'
 const DURATION_S = 8
 const CONNECTIONS = 20
 
+/** The operator's admin key: authentication is on, as in production, and every request of the load carries it. */
+const ADMIN_KEY = `sk_live_bench_${'k'.repeat(40)}`
+const AUTHORIZATION = { authorization: `Bearer ${ADMIN_KEY}` }
+
 async function load(url: string): Promise<{ rps: number; p99: number; errors: number; non2xx: number }> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, pipelining: 1 })
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    pipelining: 1,
+    headers: AUTHORIZATION,
+  })
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx }
 }
 
 /** Runs the benchmark. */
 export async function run(): Promise<BenchResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sparkle-bench-api-'))
-  const studio = await createStudio({ dataDir, logger: createLogger({ level: 'error' }) })
+  const studio = await createStudio({
+    dataDir,
+    logger: createLogger({ level: 'error' }),
+    authentication: { adminKey: ADMIN_KEY },
+  })
   const app = express()
-  app.use('/api/v1', studioRouter(studio))
+  // A rate limit too high to refuse anything: one caller sending thousands of requests a second is what this measures,
+  // and the limiter's bookkeeping stays in the figures.
+  app.use('/api/v1', studioRouter(studio, { rateLimit: { requests: 1_000_000_000 } }))
   const httpServer = await new Promise<ReturnType<typeof app.listen>>((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s))
   })
@@ -30,13 +46,13 @@ export async function run(): Promise<BenchResult> {
   for (let i = 0; i < 20; i++) {
     await fetch(`${server.url}/api/v1/pipelines`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...AUTHORIZATION },
       body: JSON.stringify({ name: `pipeline-${i}`, template: i % 2 ? 'daily-revenue' : 'customer-orders' }),
     })
   }
   // The anchor: a bare Express app answering a JSON body of the same size as GET /components.
-  const componentsBody = await (await fetch(`${server.url}/api/v1/components`)).text()
-  const pipelinesBody = await (await fetch(`${server.url}/api/v1/pipelines`)).text()
+  const componentsBody = await (await fetch(`${server.url}/api/v1/components`, { headers: AUTHORIZATION })).text()
+  const pipelinesBody = await (await fetch(`${server.url}/api/v1/pipelines`, { headers: AUTHORIZATION })).text()
   const bare = express()
   bare.get('/components', (_req, res) => {
     res.type('json').send(componentsBody)
@@ -79,7 +95,7 @@ export async function run(): Promise<BenchResult> {
       rows,
       notes: [
         `GET /components returns ${componentsBody.length} bytes (the catalog summaries); GET /pipelines ${pipelinesBody.length} bytes (20 pipelines with last commits, read from git).`,
-        'The anchor serves the same bytes from memory: the ratio is what validation, the registry, the git store, request ids and logging cost.',
+        'The anchor serves the same bytes from memory: the ratio is what authentication (an API key on every request), validation, the registry, the git store, request ids and logging cost. The rate limit is on, set too high to refuse anything.',
       ],
     }
   } finally {

@@ -96,6 +96,26 @@ export interface PreviewSessionOptions {
   readonly onLog?: ((line: string) => void) | undefined
 }
 
+/**
+ * A request's rows per node and deadline, checked: `BAD_REQUEST` for a limit that is not a positive integer or a
+ * deadline that is not a positive, finite number; `LIMIT_EXCEEDED` above {@link MAX_PREVIEW_ROWS}.
+ */
+export function previewLimits(
+  options: Pick<PreviewOptions, 'limit' | 'deadlineMs'>,
+  defaultDeadlineMs: number | undefined,
+): { readonly limit: number; readonly deadlineMs: number } {
+  const limit = options.limit ?? DEFAULT_PREVIEW_ROWS
+  if (!Number.isInteger(limit) || limit < 1) throw new StudioError('BAD_REQUEST', 'limit must be a positive integer')
+  if (limit > MAX_PREVIEW_ROWS) {
+    throw new StudioError('LIMIT_EXCEEDED', `a preview shows at most ${MAX_PREVIEW_ROWS} rows per node, not ${limit}`)
+  }
+  const deadlineMs = options.deadlineMs ?? defaultDeadlineMs ?? 30_000
+  if (!(deadlineMs > 0 && Number.isFinite(deadlineMs))) {
+    throw new StudioError('BAD_REQUEST', 'deadlineMs must be a positive, finite number')
+  }
+  return { limit, deadlineMs }
+}
+
 /** Options of one {@link PreviewSession.preview} request. */
 export interface PreviewOptions {
   /**
@@ -244,15 +264,7 @@ export class PreviewSession implements Previewer {
     assertPlanConfAllowed(plan, this.#options.policy)
     const driverPlan = planForDriver(plan, this.#options.policy)
     const secrets = secretsForPlan(driverPlan, this.#secrets)
-    const limit = options.limit ?? DEFAULT_PREVIEW_ROWS
-    if (!Number.isInteger(limit) || limit < 1) throw new StudioError('BAD_REQUEST', 'limit must be a positive integer')
-    if (limit > MAX_PREVIEW_ROWS) {
-      throw new StudioError('LIMIT_EXCEEDED', `a preview shows at most ${MAX_PREVIEW_ROWS} rows per node, not ${limit}`)
-    }
-    const deadlineMs = options.deadlineMs ?? this.#options.deadlineMs ?? 30_000
-    if (!(deadlineMs > 0 && Number.isFinite(deadlineMs))) {
-      throw new StudioError('BAD_REQUEST', 'deadlineMs must be a positive, finite number')
-    }
+    const { limit, deadlineMs } = previewLimits(options, this.#options.deadlineMs)
     options.signal?.throwIfAborted()
     clearTimeout(this.#idleTimer)
 

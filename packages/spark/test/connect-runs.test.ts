@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { defaultExecutionPolicy, type ExecutionPlan, type ExecutionPolicy } from '@sparkle-studio/core'
+import { defaultExecutionPolicy, type ExecutionPlan, type ExecutionPolicy, type PlanStep } from '@sparkle-studio/core'
 import { makeTempDir, type TempDir } from '@sparkle-studio/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -49,17 +49,22 @@ afterAll(async () => {
   await dir?.remove()
 })
 
+/** The step that reads the orders CSV into `sparkle_orders`. */
+function ordersRead(): PlanStep {
+  return {
+    nodeId: 'orders',
+    kind: 'read',
+    view: '`sparkle_orders`',
+    source: { format: 'csv', path: csv, options: { header: 'true', inferSchema: 'true' } },
+  }
+}
+
 function ordersPlan(out: string): ExecutionPlan {
   return {
     pipeline: 'orders',
     mode: 'run',
     steps: [
-      {
-        nodeId: 'orders',
-        kind: 'read',
-        view: '`sparkle_orders`',
-        source: { format: 'csv', path: csv, options: { header: 'true', inferSchema: 'true' } },
-      },
+      ordersRead(),
       {
         nodeId: 'paid',
         kind: 'view',

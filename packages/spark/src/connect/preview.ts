@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { type ExecutionPlan, type ExecutionPolicy, StudioError } from '@sparkle-studio/core'
 import { assertPlanConfAllowed, planForDriver } from '../plan-policy.ts'
 import {
-  DEFAULT_PREVIEW_ROWS,
-  MAX_PREVIEW_ROWS,
+  type MAX_PREVIEW_ROWS,
   type Previewer,
   type PreviewOptions,
   type PreviewResult,
+  previewLimits,
 } from '../preview-session.ts'
 import { secretsForPlan } from '../secrets.ts'
 import { SparkConnectClient, type SparkConnectClientOptions } from './client.ts'
@@ -87,15 +87,7 @@ export class ConnectPreviewSession implements Previewer {
     if (this.#closed) throw new StudioError('JOB_CANCELLED', 'the preview session was closed')
     assertPlanConfAllowed(plan, this.#options.policy)
     const driverPlan = planForDriver(plan, this.#options.policy)
-    const limit = options.limit ?? DEFAULT_PREVIEW_ROWS
-    if (!Number.isInteger(limit) || limit < 1) throw new StudioError('BAD_REQUEST', 'limit must be a positive integer')
-    if (limit > MAX_PREVIEW_ROWS) {
-      throw new StudioError('LIMIT_EXCEEDED', `a preview shows at most ${MAX_PREVIEW_ROWS} rows per node, not ${limit}`)
-    }
-    const deadlineMs = options.deadlineMs ?? this.#options.deadlineMs ?? 30_000
-    if (!(deadlineMs > 0 && Number.isFinite(deadlineMs))) {
-      throw new StudioError('BAD_REQUEST', 'deadlineMs must be a positive, finite number')
-    }
+    const { limit, deadlineMs } = previewLimits(options, this.#options.deadlineMs)
     options.signal?.throwIfAborted()
     const timeout = AbortSignal.timeout(deadlineMs)
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
