@@ -11,6 +11,8 @@ export interface PolicyFinding {
   readonly message: string
   /** For sources and sinks: `path`, `options/<key>` or `url`. */
   readonly field?: string
+  /** For `sql_denied_function`: the function called (lower case, without qualifier). */
+  readonly function?: string
 }
 
 // Data sources Spark reads with `format.`path`` in SQL (spark.sql.runSQLOnFiles).
@@ -120,6 +122,7 @@ export function checkSqlUnderPolicy(
   const findings: PolicyFinding[] = []
   const deniedCall = (name: string): PolicyFinding => ({
     code: 'sql_denied_function',
+    function: name,
     message: `calls ${name}(), which the execution policy denies (denied: ${[...denied].join(', ')}). Fix: remove the call; pipelines may not call these functions`,
   })
   const fileRead = (format: string, path: string) => {

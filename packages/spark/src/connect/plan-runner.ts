@@ -99,8 +99,7 @@ export function stepQuery(sql: string, policy: PlanPolicy | undefined): SparkRel
           ? 'script-transformation'
           : finding.code === 'read_path_not_allowed'
             ? 'read-roots'
-            : finding.code === 'sql_dynamic_function_name' ||
-                [...REFLECTION].some((f) => finding.message.startsWith(`calls ${f}()`))
+            : finding.code === 'sql_dynamic_function_name' || REFLECTION.has(finding.function ?? '')
               ? 'reflection'
               : 'denied-function'
       throw policyError(rule, `the step's SQL ${finding.message.split('. Fix:')[0]}`, FIXES[rule] as string)
@@ -181,6 +180,24 @@ export interface ConnectStepContext {
   readonly secrets: Readonly<Record<string, string>>
   /** Tag of every operation (cancel by tag), progress and cancellation. */
   readonly execute: SparkExecuteOptions
+}
+
+/** A step's SQL checked before sending ({@link stepQuery}) and on the server's plan of it: the relation to send. */
+async function checkedQuery(ctx: ConnectStepContext, sql: string): Promise<SparkRelation> {
+  const relation = stepQuery(sql, ctx.policy)
+  await checkServerPlan(ctx, relation)
+  return relation
+}
+
+/** An `action` step runs only as the compiler writes it: `CACHE [LAZY] TABLE <view>`. */
+function assertCacheAction(step: Extract<PlanStep, { kind: 'action' }>): void {
+  if (!CACHE_ACTION.test(step.sql.trim())) {
+    throw policyError(
+      'command',
+      'an action step may only cache a view (CACHE [LAZY] TABLE view)',
+      FIXES['command'] as string,
+    )
+  }
 }
 
 /** Checks a relation's physical plan on the server: every file it scans inside the read roots. */
@@ -297,7 +314,14 @@ async function headRows(
   relation: SparkRelation,
   limit: number,
 ): Promise<{ schema: ColumnInfo[]; rows: Record<string, unknown>[]; truncated: boolean }> {
-  const result = await ctx.client.execute({ limit: { input: relation, rows: limit + 1 } }, ctx.execute)
+  return headOf(await ctx.client.execute({ limit: { input: relation, rows: limit + 1 } }, ctx.execute), limit)
+}
+
+/** The first `limit` rows of a result fetched with one row more, and whether there were more. */
+function headOf(
+  result: SparkResult,
+  limit: number,
+): { schema: ColumnInfo[]; rows: Record<string, unknown>[]; truncated: boolean } {
   return {
     schema: columnsOf(result.schema),
     rows: jsonRows(result.rows.slice(0, limit)),
@@ -361,45 +385,27 @@ function stepOperation(step: PlanStep, options: RunConnectStepsOptions): Promise
       const relation = readRelation(options, step, step.limit)
       return { send: (execute) => client.createTempView(step.view, relation, execute) }
     }
-    case 'view': {
-      const relation = stepQuery(step.sql, options.policy)
-      return checkServerPlan(options, relation).then(() => ({
+    case 'view':
+      return checkedQuery(options, step.sql).then((relation) => ({
         send: (execute: SparkExecuteOptions) => client.createTempView(step.view, relation, execute),
       }))
-    }
     case 'action':
-      if (!CACHE_ACTION.test(step.sql.trim())) {
-        throw policyError(
-          'command',
-          'an action step may only cache a view (CACHE [LAZY] TABLE view)',
-          'a step that is not a query never runs',
-        )
-      }
+      assertCacheAction(step)
       return { send: (execute) => client.executeCommand(step.sql, execute) }
     case 'query': {
-      const relation = stepQuery(step.sql, options.policy)
       const limit = Math.max(0, step.limit)
-      return checkServerPlan(options, relation).then(() => ({
+      return checkedQuery(options, step.sql).then((relation) => ({
         send: (execute: SparkExecuteOptions) =>
           client.execute({ limit: { input: relation, rows: limit + 1 } }, execute),
         after: (result: SparkResult) => {
-          const rows = jsonRows(result.rows.slice(0, limit))
-          const schema = columnsOf(result.schema)
-          options.emit({
-            type: 'rows',
-            ts: now(),
-            nodeId: step.nodeId,
-            schema,
-            rows,
-            truncated: result.rows.length > limit,
-          })
-          return { rows: rows.length }
+          const head = headOf(result, limit)
+          options.emit({ type: 'rows', ts: now(), nodeId: step.nodeId, ...head })
+          return { rows: head.rows.length }
         },
       }))
     }
-    case 'check': {
-      const relation = stepQuery(step.sql, options.policy)
-      return checkServerPlan(options, relation).then(() => ({
+    case 'check':
+      return checkedQuery(options, step.sql).then((relation) => ({
         send: (execute: SparkExecuteOptions) => client.execute({ limit: { input: relation, rows: 1 } }, execute),
         after: (result: SparkResult) => {
           if (!result.schema.some((c) => c.name === 'failed_rows')) {
@@ -423,11 +429,9 @@ function stepOperation(step: PlanStep, options: RunConnectStepsOptions): Promise
           return undefined
         },
       }))
-    }
     case 'write': {
       const targetOptions = checkTarget(options, step, 'fail')
-      const relation = stepQuery(step.sql, options.policy)
-      return checkServerPlan(options, relation).then(() => ({
+      return checkedQuery(options, step.sql).then((relation) => ({
         send: (execute: SparkExecuteOptions) =>
           client.write(relation, { ...step.target, options: targetOptions }, execute),
       }))
@@ -536,32 +540,22 @@ export async function previewConnectPlan(
           break
         }
         case 'view':
-          relation = stepQuery(step.sql, options.policy)
-          await checkServerPlan(options, relation)
+          relation = await checkedQuery(options, step.sql)
           await client.createTempView(step.view, relation, options.execute)
           break
         case 'query':
-          relation = stepQuery(step.sql, options.policy)
-          await checkServerPlan(options, relation)
+          relation = await checkedQuery(options, step.sql)
           rowsShown = Math.max(0, Math.min(limit, step.limit))
           break
         case 'check':
-          relation = stepQuery(step.sql, options.policy)
-          await checkServerPlan(options, relation)
+          relation = await checkedQuery(options, step.sql)
           break
         case 'write':
           checkTarget(options, step, 'skip')
-          relation = stepQuery(step.sql, options.policy)
-          await checkServerPlan(options, relation)
+          relation = await checkedQuery(options, step.sql)
           break
         case 'action':
-          if (!CACHE_ACTION.test(step.sql.trim())) {
-            throw policyError(
-              'command',
-              'an action step may only cache a view (CACHE [LAZY] TABLE view)',
-              FIXES['command'] as string,
-            )
-          }
+          assertCacheAction(step)
           break
       }
       if (answering.get(step.nodeId) === index && relation) {

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { type ExecutionPlan, type ExecutionPolicy, StudioError } from '@sparkle-studio/core'
 import type { RunnerEvent } from '../events.ts'
+import { isFinalState } from '../job-state.ts'
+import { DEFAULT_LOG_CHUNK, MAX_LOG_CHUNK } from '../log-reader.ts'
 import { assertPlanConfAllowed, planForDriver } from '../plan-policy.ts'
 import { secretsForPlan } from '../secrets.ts'
 import type { JobStatus, LogChunk, Submission, SubmitRequest, Submitter, WaitOptions } from '../submitter.ts'
@@ -65,9 +67,6 @@ export function stepOperationId(jobId: string, index: number): string {
   const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16)
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
-
-const MAX_LOG_CHUNK = 4 * 1024 * 1024
-const DEFAULT_LOG_CHUNK = 64 * 1024
 
 /**
  * Runs plans on a Spark Connect server (Spark 4 or later, e.g. `SPARK_REMOTE=sc://spark.internal:15002/;token=...`):
@@ -367,12 +366,14 @@ export class SparkConnectSubmitter implements Submitter {
           appId: state.record.appId,
           startedAt: state.record.startedAt,
         })
-        this.#start(job, state.record, undefined, state.step, true)
+        // This process's own policy holds for the rest of the job, whatever the recorded plan carries.
+        const plan = this.#options.policy ? planForDriver(state.record.plan, this.#options.policy) : state.record.plan
+        this.#start(job, { ...state.record, plan }, undefined, state.step, true)
       }
     }
     const followed = job
     let seen = 0
-    const final = () => ['succeeded', 'failed', 'cancelled', 'lost'].includes(followed.status.state)
+    const final = () => isFinalState(followed.status.state)
     return new Promise<JobStatus>((resolve, reject) => {
       const onChange = () => {
         while (seen < followed.events.length) {
@@ -415,7 +416,7 @@ export class SparkConnectSubmitter implements Submitter {
       }
       return
     }
-    if (['succeeded', 'failed', 'cancelled', 'lost'].includes(job.status.state)) return
+    if (isFinalState(job.status.state)) return
     job.cancelRequested = true
     job.controller.abort(new StudioError('JOB_CANCELLED', 'the job was cancelled'))
     await job.client.interrupt({ tag: job.tag }).catch(() => undefined)
@@ -436,7 +437,7 @@ export class SparkConnectSubmitter implements Submitter {
     const limit = Math.max(1, Math.min(MAX_LOG_CHUNK, Math.floor(options.limit ?? DEFAULT_LOG_CHUNK)))
     const chunk = text.slice(offset, offset + limit)
     const nextOffset = offset + chunk.length
-    const ended = ['succeeded', 'failed', 'cancelled', 'lost'].includes(job.status.state)
+    const ended = isFinalState(job.status.state)
     return { text: chunk, nextOffset, complete: ended && nextOffset >= text.length }
   }
 }
