@@ -1,6 +1,7 @@
 // Typed authoring: pipelines written in TypeScript, with each node's config checked against its component at compile
 // time. Types only come from zod (`import type`); the runtime part builds a plain PipelineDocument.
 import type { z } from 'zod'
+import type { ArtifactRef } from './artifacts.ts'
 import type { ComponentDefinition, ComponentRef } from './component.ts'
 import type { BuiltinComponent } from './components/index.ts'
 import { CURRENT_SCHEMA_VERSION, type PipelineDocument, type PipelineEdge, type PipelineNode } from './document.ts'
@@ -52,6 +53,8 @@ export interface NodeOptions {
   readonly position?: NodePosition | undefined
   /** React Flow's node type (the renderer), not used by Spark. */
   readonly type?: string | undefined
+  /** An uploaded file previews read instead of the node's path (ingestors that read a path only). */
+  readonly previewSample?: ArtifactRef | undefined
 }
 
 /** A node written with `pipelineNode`: a document node whose id, reference and config keep their types. */
@@ -59,7 +62,12 @@ export interface AuthoredNode<Id extends string = string, Ref extends string = s
   readonly id: Id
   readonly type?: string
   readonly position?: NodePosition
-  readonly data: { readonly component: Ref; readonly label?: string; readonly config: Config }
+  readonly data: {
+    readonly component: Ref
+    readonly label?: string
+    readonly config: Config
+    readonly previewSample?: ArtifactRef
+  }
 }
 
 /** An edge between two nodes of the same `definePipeline` call; an id is generated (`e1`, `e2`, ...) when absent. */
@@ -116,6 +124,7 @@ function buildNode(id: string, component: string, config?: unknown, options: Nod
       component,
       ...(options.label !== undefined ? { label: options.label } : {}),
       config: config === undefined ? {} : structuredClone(config),
+      ...(options.previewSample !== undefined ? { previewSample: { $artifact: options.previewSample.$artifact } } : {}),
     },
   }
 }
@@ -138,6 +147,9 @@ function buildPipeline(spec: PipelineSpec<readonly AuthoredNode[]>): PipelineDoc
       component: node.data.component,
       ...(node.data.label !== undefined ? { label: node.data.label } : {}),
       config: structuredClone(node.data.config ?? {}) as Record<string, unknown>,
+      ...(node.data.previewSample !== undefined
+        ? { previewSample: { $artifact: node.data.previewSample.$artifact } }
+        : {}),
     },
   }))
   const documentEdges: PipelineEdge[] = edges.map((edge) => ({

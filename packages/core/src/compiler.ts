@@ -1,3 +1,10 @@
+import {
+  ARTIFACT_FORMAT_READERS,
+  type ArtifactLocation,
+  type ArtifactRef,
+  artifactPaths,
+  replaceArtifactRefs,
+} from './artifacts.ts'
 import { checkReadSource, checkSqlUnderPolicy, checkWriteTarget, type PolicyFinding } from './compile-policy.ts'
 import type { CompileContext, CompiledNode, ComponentDefinition } from './component.ts'
 import { MAX_NESTING_DEPTH, tooDeepIssue } from './depth.ts'
@@ -55,6 +62,15 @@ export interface CompileOptions {
    * analyzed plan. Without a policy none of this is checked.
    */
   readonly policy?: ExecutionPolicy | undefined
+  /**
+   * Where the data artifacts the document references are, by id (resolve them first: `artifactRefs(document)` lists
+   * the ids). Before a component compiles, every `{ "$artifact": id }` in its config becomes the location's path, and
+   * in preview mode a node's `previewSample` replaces its source path; the path is then checked under the policy like
+   * any other. Refused, every problem at once: an id that is not here (`unknown_artifact`, also when this option is
+   * absent), and an artifact in an ingestor that does not read its format (`artifact_format_mismatch`: `csv` goes with
+   * the CSV ingestor, `jsonl` with the JSON one, `parquet` with the Parquet one). A run ignores preview samples.
+   */
+  readonly artifacts?: Readonly<Record<string, ArtifactLocation>> | undefined
 }
 
 /** The Spark temporary view that holds a node's result. */
@@ -122,6 +138,32 @@ function substitutionPointers(value: unknown, pointer = '', depth = 1): string[]
   if (typeof value === 'string') return value.includes('${') ? [pointer] : []
   if (typeof value !== 'object' || value === null || depth > MAX_NESTING_DEPTH) return []
   return Object.entries(value).flatMap(([k, v]) => substitutionPointers(v, `${pointer}/${escapePointer(k)}`, depth + 1))
+}
+
+/** An artifact a node reads, and where its reference is in the document (for issues). */
+interface ArtifactUse {
+  readonly id: string
+  readonly location: ArtifactLocation
+  readonly path: string
+}
+
+/** Spark formats that read any file, whatever an artifact's format (lines of text, raw bytes). */
+const ANY_FILE_FORMATS: ReadonlySet<string> = new Set(['text', 'binaryFile'])
+
+/** Sets the value at a JSON pointer of an object tree built by `renderConfig` (its own copy, so it may be changed). */
+function setAtPointer(root: unknown, pointer: string, value: unknown): void {
+  const keys = pointer
+    .split('/')
+    .slice(1)
+    .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'))
+  const last = keys.pop()
+  if (last === undefined) return
+  let parent = root
+  for (const key of keys) {
+    if (typeof parent !== 'object' || parent === null) return
+    parent = (parent as Record<string, unknown>)[key]
+  }
+  if (typeof parent === 'object' && parent !== null) (parent as Record<string, unknown>)[last] = value
 }
 
 /** Nodes in topological order; ties keep document order, so the same document always gives the same order. */
@@ -203,6 +245,7 @@ export function compilePipeline(
   // whose params did not fit is not compiled (its SQL is not what would run).
   const issues: ValidationIssue[] = policy ? checkSparkConf(document.spark?.conf, policy) : []
   const unrendered = new Set<string>()
+  const artifactUses = new Map<string, readonly ArtifactUse[]>()
   document.nodes.forEach((n, index) => {
     const component = registry.require(n.data.component)
     components.set(n.id, component)
@@ -210,7 +253,37 @@ export function compilePipeline(
     const where = { basePath: `/nodes/${index}/data/config`, nodeId: n.id }
     const before = issues.length
     const rendered = renderConfig(config, params, paramKindPaths(component.config), issues, where)
-    resolvedConfigs.set(n.id, rendered as Record<string, unknown>)
+    // A preview reads the node's sample instead of its source path (validation allowed it only on such ingestors).
+    const samplePointers = new Set<string>()
+    const sample = mode === 'preview' ? n.data.previewSample : undefined
+    if (sample !== undefined) {
+      for (const pattern of artifactPaths(component.config)) {
+        for (const { pointer } of valuesAtPattern(rendered, pattern)) {
+          samplePointers.add(pointer)
+          setAtPointer(rendered, pointer, sample)
+        }
+      }
+    }
+    const uses: ArtifactUse[] = []
+    const resolved = replaceArtifactRefs(rendered, (ref: ArtifactRef, pointer) => {
+      const id = ref.$artifact
+      const path = samplePointers.has(pointer) ? `/nodes/${index}/data/previewSample` : `${where.basePath}${pointer}`
+      const artifacts = options.artifacts
+      const location = artifacts !== undefined && Object.hasOwn(artifacts, id) ? artifacts[id] : undefined
+      if (location === undefined) {
+        issues.push({
+          path,
+          message: `Artifact ${id} does not exist or was deleted. Fix: upload the file again, or pick another artifact`,
+          code: 'unknown_artifact',
+          nodeId: n.id,
+        })
+        return ref
+      }
+      uses.push({ id, location, path })
+      return location.path
+    })
+    resolvedConfigs.set(n.id, resolved as Record<string, unknown>)
+    if (uses.length > 0) artifactUses.set(n.id, uses)
     if (issues.length > before) unrendered.add(n.id)
     if (!policy) return
     for (const pattern of sqlPaths(component.config)) {
@@ -314,9 +387,26 @@ export function compilePipeline(
         continue
       case 'read': {
         let source = compiled.source
+        const uses = (artifactUses.get(id) ?? []).filter((u) => u.location.path === source.path)
+        for (const use of uses) {
+          const reader = ARTIFACT_FORMAT_READERS[use.location.format]
+          if (source.format === reader.sparkFormat || ANY_FILE_FORMATS.has(source.format)) continue
+          const wanted = Object.values(ARTIFACT_FORMAT_READERS).find((r) => r.sparkFormat === source.format)
+          issues.push({
+            path: use.path,
+            message: `Artifact ${use.id} is a ${reader.title} file, which "${id}" (${component.title}) reads as ${source.format}. Fix: read it with the ${reader.ingestorTitle} ingestor (${reader.ingestor}), or pick a ${wanted?.title ?? source.format} artifact`,
+            code: 'artifact_format_mismatch',
+            nodeId: id,
+          })
+        }
         if (policy) {
           const checked = checkReadSource(source, policy)
-          report(checked.findings)
+          // A refused artifact path belongs to the reference it came from (the preview sample, say).
+          const from = uses[0]?.path
+          for (const f of checked.findings) {
+            const issue = locate(id, entry.index, f)
+            issues.push(f.field === 'path' && from !== undefined ? { ...issue, path: from } : issue)
+          }
           source = checked.source
         }
         steps.push(

@@ -48,7 +48,12 @@ export type ParamValue = string | number | boolean
 export interface CompileContext<Config> {
   /** The node being compiled. */
   readonly nodeId: string
-  /** The node's config, parsed by the component's schema (defaults applied). */
+  /**
+   * The node's config, parsed by the component's schema (defaults applied), with run parameters put in and every
+   * artifact reference (`{ "$artifact": id }`, see `sourcePathField`) replaced by the artifact's path; in a preview,
+   * an ingestor's source path is its node's `previewSample` when it has one. A `sourcePathField` is typed as a path or
+   * a reference: read it with `pathOf(config.path)`, which returns the string.
+   */
   readonly config: Config
   /** `run` or `preview`. */
   readonly mode: 'run' | 'preview'
@@ -116,7 +121,11 @@ export interface ComponentSpec<
   readonly examples?: readonly ComponentExample[]
   /** Upgrades a config of version `version - 1` of this component to this version. */
   readonly upgrade?: ConfigUpgrade
-  /** Turns a parsed config into Spark SQL. Must be pure: the same input gives the same output. */
+  /**
+   * Turns a parsed config into Spark SQL. Must be pure: the same input gives the same output. A source that reads
+   * files declares its path with `sourcePathField` (a path, or an uploaded artifact the compiler resolves to its
+   * path) and reads it with `pathOf(ctx.config.path)`; sinks keep plain path strings.
+   */
   compile(ctx: CompileContext<z.output<Schema>>): CompiledNode
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ArtifactRefSchema } from './artifacts.ts'
 import { type JsonSchema, type JsonSchemaDraft, toJsonSchema } from './json-schema.ts'
 import { MAX_PIPELINE_NAME_LENGTH, PIPELINE_NAME_PATTERN } from './validation-issue.ts'
 
@@ -42,6 +43,11 @@ export const PipelineNodeSchema = z
       component: z.string().max(140).meta({ description: 'Component reference "<type>/<name>@<version>"' }),
       label: z.string().max(200).optional(),
       config: z.record(z.string(), z.unknown()).default({}),
+      previewSample: ArtifactRefSchema.optional().meta({
+        title: 'Preview sample',
+        description:
+          "An uploaded file that previews and dry-runs read instead of the node's path; runs read the path. Only on ingestors that read a path.",
+      }),
     }),
   })
   .meta({ title: 'Node' })

@@ -1,4 +1,21 @@
 export type {
+  ArtifactFormat,
+  ArtifactLocation,
+  ArtifactReader,
+  ArtifactRef,
+  ArtifactRefLocation,
+} from './artifacts.ts'
+// replaceArtifactRefs stays internal: compilePipeline is the one place references become paths.
+export {
+  ARTIFACT_FORMAT_READERS,
+  ARTIFACT_ID_PATTERN,
+  ArtifactRefSchema,
+  artifactPaths,
+  artifactRefs,
+  isArtifactRef,
+  pathOf,
+} from './artifacts.ts'
+export type {
   AuthoredEdge,
   AuthoredNode,
   AuthoringComponent,
@@ -34,6 +51,7 @@ export type {
   PortDefinition,
 } from './component.ts'
 export { COMPONENT_TYPES, defineComponent, parseComponentRef } from './component.ts'
+export { sourcePathField } from './components/common.ts'
 export type { BuiltinComponent } from './components/index.ts'
 export { builtinComponents, createDefaultRegistry } from './components/index.ts'
 export type { ConfigValidation, IssueLocation } from './config-validation.ts'

@@ -1,3 +1,4 @@
+import { artifactPaths } from './artifacts.ts'
 import type { ComponentDefinition } from './component.ts'
 import { parseComponentRef } from './component.ts'
 import { fromZodIssues } from './config-validation.ts'
@@ -46,7 +47,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * JSON pointer and, where it belongs to one, the node id: structure, duplicate ids, dangling edges, unknown
  * components or versions, ports and their arity, cycles, missing sinks, nodes that lead to no sink, invalid configs,
  * plaintext secrets, unsafe SQL fragments, `{{param}}` placeholders that would not stay literals (inside quotes, or
- * running into their neighbours), unknown params and connection references. Input nested deeper than
+ * running into their neighbours), unknown params and connection references, and a `previewSample` on a node that is
+ * not an ingestor reading a path (`preview_sample_not_supported`). Input nested deeper than
  * {@link MAX_NESTING_DEPTH} levels gets one `too_deep` issue and nothing else is walked.
  *
  * @example
@@ -100,6 +102,14 @@ export function validatePipeline(
     const config = data['config'] ?? {}
     nodes.set(id, { index, id, component, config })
     if (!component) return
+    if (data['previewSample'] !== undefined && !readsPath(component)) {
+      issues.push({
+        path: `${path}/data/previewSample`,
+        message: `Node "${id}" (${component.title}) does not read a path, so it cannot take a preview sample. Fix: remove previewSample, or set it on the source ingestor that reads the file`,
+        code: 'preview_sample_not_supported',
+        nodeId: id,
+      })
+    }
     const where = { basePath: `${path}/data/config`, nodeId: id }
     const result = registry.validateConfig(component.ref, config, where)
     if (!result.ok) issues.push(...result.issues)
@@ -301,6 +311,11 @@ export function validatePipeline(
 
   if (issues.length > 0 || !parsed.success) return { ok: false, issues }
   return { ok: true, document: parsed.data, configs }
+}
+
+/** Whether a component is an ingestor whose config has a source path field (one that takes an artifact). */
+function readsPath(component: ComponentDefinition): boolean {
+  return component.type === 'ingestor' && artifactPaths(component.config).length > 0
 }
 
 function unknownComponent(ref: string, registry: ComponentRegistry, path: string, nodeId: string): ValidationIssue {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ArtifactRefSchema } from '../artifacts.ts'
 import { field } from '../field.ts'
 import { quoteIdent, sqlString } from '../sql.ts'
 
@@ -26,6 +27,31 @@ export const sqlExpression = (title: string, placeholder: string, description?: 
 /** A file or folder path (local, hdfs://, s3a://, ...); `{{param}}` placeholders allowed. */
 export const pathField = (title = 'Path', placeholder = '/data/orders/*.csv') =>
   field(z.string().min(1).max(4096), { title, widget: 'path', placeholder, group: 'Location', order: 0 })
+
+/**
+ * The path field of a source that reads files: a path as {@link pathField} takes (the `path` widget, `{{param}}`
+ * placeholders allowed), or a reference to an uploaded data artifact, `{ "$artifact": "<uuid>" }`. `compilePipeline`
+ * replaces a reference with the artifact's path before `compile` runs (and, in previews, the field with the node's
+ * `previewSample`), so `compile` gets a string: read it with `pathOf(config.path)`. Only for what a component reads,
+ * never for what a sink writes.
+ *
+ * @example
+ * ```ts
+ * import { pathOf, sourcePathField } from '@sparkle-studio/core'
+ * import { z } from 'zod'
+ *
+ * const config = z.strictObject({ path: sourcePathField('Log files', '/data/logs/*.txt') })
+ * const pathIn = (c: z.output<typeof config>): string => pathOf(c.path)
+ * ```
+ */
+export const sourcePathField = (title = 'Path', placeholder = '/data/orders/*.csv') =>
+  field(z.union([z.string().min(1).max(4096).meta({ title: 'File path' }), ArtifactRefSchema]), {
+    title,
+    widget: 'path',
+    placeholder,
+    group: 'Location',
+    order: 0,
+  })
 
 /** Sort direction of one column. */
 export const orderByItem = z.strictObject({

@@ -1,9 +1,10 @@
 import { z } from 'zod'
+import { pathOf } from '../artifacts.ts'
 import { defineComponent } from '../component.ts'
 import { field } from '../field.ts'
 import type { OptionValue } from '../plan.ts'
 import { quoteIdent } from '../sql.ts'
-import { extraOptions, pathField, sparkType, valueSql } from './common.ts'
+import { extraOptions, sourcePathField, sparkType, valueSql } from './common.ts'
 import {
   csvDelimiter,
   csvEncoding,
@@ -51,7 +52,7 @@ export const csvIngestor = defineComponent({
   inputs: [],
   outputs: out,
   config: z.strictObject({
-    path: pathField('Path', '/data/orders/*.csv'),
+    path: sourcePathField('Path', '/data/orders/*.csv'),
     header: field(z.boolean().default(true), { title: 'First row is a header' }),
     delimiter: csvDelimiter,
     inferSchema: field(z.boolean().default(true), { title: 'Infer column types' }),
@@ -76,7 +77,7 @@ export const csvIngestor = defineComponent({
     source: withSchema(
       {
         format: 'csv',
-        path: config.path,
+        path: pathOf(config.path),
         options: { ...csvReadOptions(config, config.options), inferSchema: String(config.inferSchema) },
       },
       config.schema,
@@ -97,7 +98,7 @@ export const jsonIngestor = defineComponent({
   inputs: [],
   outputs: out,
   config: z.strictObject({
-    path: pathField('Path', '/data/events/*.jsonl'),
+    path: sourcePathField('Path', '/data/events/*.jsonl'),
     multiLine: field(z.boolean().default(false), { title: 'Whole-file JSON documents' }),
     schema: ddlSchema,
     options: extraOptions,
@@ -105,7 +106,11 @@ export const jsonIngestor = defineComponent({
   compile: ({ config }) => ({
     kind: 'read',
     source: withSchema(
-      { format: 'json', path: config.path, options: { ...config.options, multiLine: String(config.multiLine) } },
+      {
+        format: 'json',
+        path: pathOf(config.path),
+        options: { ...config.options, multiLine: String(config.multiLine) },
+      },
       config.schema,
     ),
   }),
@@ -124,7 +129,7 @@ export const parquetIngestor = defineComponent({
   inputs: [],
   outputs: out,
   config: z.strictObject({
-    path: pathField('Path', '/data/warehouse/orders'),
+    path: sourcePathField('Path', '/data/warehouse/orders'),
     mergeSchema: field(z.boolean().default(false), { title: 'Merge schemas of all files' }),
     options: extraOptions,
   }),
@@ -132,7 +137,7 @@ export const parquetIngestor = defineComponent({
     kind: 'read',
     source: {
       format: 'parquet',
-      path: config.path,
+      path: pathOf(config.path),
       options: { ...config.options, mergeSchema: String(config.mergeSchema) },
     },
   }),
