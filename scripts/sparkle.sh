@@ -10,6 +10,7 @@ NODE_VERSION="24.21.0"          # official Node binary, from the npm registry's 
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/package.json")"
 PYSPARK_VERSION="4.3.0"         # newest pyspark on PyPI; runs on Java 17 (checked: spark-submit local[*])
 SCHEMATHESIS_VERSION="4.32.5"   # newest schemathesis on PyPI: the API fuzzer the OpenAPI tests run (tests only)
+MOTO_VERSION="5.2.5"            # newest moto on PyPI: its server mode is the S3 stand-in of the artifact storage tests
 # PySpark's own Spark Connect client, the anchor of bench/src/spark-connect.bench.ts (bench only): pyspark[connect] at
 # PYSPARK_VERSION, every dependency pinned to what pip resolved (pandas < 3: pyspark 4.3.0 warns it does not fully
 # support pandas 3).
@@ -169,6 +170,21 @@ ensure_schemathesis() {
   export SPARKLE_SCHEMATHESIS="$venv/bin/schemathesis"
 }
 
+ensure_moto() {
+  # The S3 artifact storage tests run against moto's server mode (a Python S3 stand-in): its own venv, pinned.
+  local venv="$TOOLS/moto-venv"
+  if [[ "$(cat "$venv/MOTO_VERSION" 2>/dev/null)" != "$MOTO_VERSION" ]]; then
+    command -v python3 >/dev/null || die "python3 not found (the S3 stand-in of the tests needs it): install Python 3.10+ with venv"
+    say "installing moto[server] $MOTO_VERSION from PyPI into .tools/moto-venv (the tests' S3 stand-in, once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed: install the venv module (e.g. 'apt-get install python3-venv')"
+    "$venv/bin/pip" install --disable-pip-version-check --progress-bar off --quiet "moto[server]==$MOTO_VERSION" >&2 ||
+      die "pip could not install moto[server] $MOTO_VERSION: check that PyPI is reachable"
+    echo "$MOTO_VERSION" >"$venv/MOTO_VERSION"
+  fi
+  export SPARKLE_MOTO_SERVER="$venv/bin/moto_server"
+}
+
 ensure_connect_bench() {
   # The Spark Connect benchmark runs the same queries through PySpark's Connect client: its own venv, pinned, bench only.
   local venv="$TOOLS/connect-bench-venv"
@@ -231,6 +247,7 @@ case "$cmd" in
     setup
     ensure_postgres
     ensure_schemathesis
+    ensure_moto
     export SPARKLE_REQUIRE_SERVICES=1
     cd "$ROOT" && exec bash "$ROOT/scripts/test-all.sh" "$@"
     ;;
@@ -242,6 +259,7 @@ case "$cmd" in
   bench)
     setup
     ensure_postgres
+    ensure_moto
     if selects_connect_bench "$@"; then ensure_connect_bench; fi
     ensure_build
     cd "$ROOT" && exec pnpm --silent run bench -- "$@"

@@ -69,3 +69,5 @@ export async function makeTempDir(prefix = 'sparkle-'): Promise<TempDir> {
   const path = await mkdtemp(join(tmpdir(), prefix))
   return { path, remove: () => rm(path, { recursive: true, force: true }) }
 }
+
+export { type S3StandIn, startS3StandIn } from './moto.ts'
