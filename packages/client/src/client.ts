@@ -11,6 +11,7 @@ import {
 } from '@sparkle-studio/core/routes'
 import ky, { HTTPError, type KyInstance, TimeoutError } from 'ky'
 import { ApiError, ApiNetworkError, parseRetryAfter, toApiError } from './errors.ts'
+import { downloadFile, type UploadOptions, uploadFile } from './files.ts'
 import { runStreamEvents, streamEvents } from './sse.ts'
 
 /** What a `beforeRequest` hook gets; it may return a new `Request` to send instead. */
@@ -102,6 +103,20 @@ export type StreamMethod<R extends Api[RouteName]> = (
   input: RouteInput<R> & CallOptions,
 ) => AsyncIterable<RunStreamEvent>
 
+/**
+ * A route whose request body is a file (`uploadArtifact`): its route input (`query`) and the file with its options
+ * (`body`, `contentType`, `size`, `onProgress`).
+ */
+export type UploadMethod<R extends Api[RouteName]> = (
+  input: Omit<RouteInput<R>, 'body'> & UploadOptions,
+) => Promise<RouteOutput<R>>
+
+/**
+ * A route that answers a file's bytes (`downloadArtifact`): the `Response` itself, `200` with the whole file or
+ * `206` with the range asked for in `headers.range`.
+ */
+export type DownloadMethod<R extends Api[RouteName]> = (input: RouteInput<R> & CallOptions) => Promise<Response>
+
 /** Options of `StudioClient.streamExecutionEvents`. */
 export interface StreamOptions extends CallOptions {
   /** Resume after this event id. */
@@ -113,7 +128,13 @@ export interface StreamOptions extends CallOptions {
  * streaming route, a {@link ClientMethod} for the others), plus `streamExecutionEvents`.
  */
 export type StudioClient = {
-  readonly [K in RouteName]: Routes[K] extends { readonly stream: 'sse' } ? StreamMethod<Api[K]> : ClientMethod<Api[K]>
+  readonly [K in RouteName]: Routes[K] extends { readonly stream: 'sse' }
+    ? StreamMethod<Api[K]>
+    : Routes[K] extends { readonly upload: true }
+      ? UploadMethod<Api[K]>
+      : Routes[K] extends { readonly download: true }
+        ? DownloadMethod<Api[K]>
+        : ClientMethod<Api[K]>
 } & {
   /**
    * The live events of a run (status changes, runner events, log lines, then `end`) as an async iterable, reconnecting
@@ -256,12 +277,23 @@ export function createStudioClient(options: StudioClientOptions): StudioClient {
     )
   }
 
+  /** The URL of a route with its params and query, and the headers of a call: what a file request needs. */
+  async function fileRequest(route: RouteName, input: AnyInput) {
+    const search = searchParams(input.query)?.toString()
+    const path = buildPath(routes[route].path as string, input.params).replace(/^\//, '')
+    return { url: `${baseUrl}${path}${search ? `?${search}` : ''}`, headers: await headersOf(input), fetch: fetchImpl }
+  }
+
   const client: Record<string, unknown> = {}
   for (const route of ROUTE_NAMES) {
-    client[route] =
-      routes[route].stream === 'sse'
-        ? (input?: AnyInput) => stream(route, input)
-        : (input?: AnyInput) => call(route, input)
+    const info: { readonly stream?: 'sse'; readonly upload?: true; readonly download?: true } = routes[route]
+    client[route] = info.stream
+      ? (input?: AnyInput) => stream(route, input)
+      : info.upload
+        ? async (input: AnyInput & UploadOptions) => uploadFile(await fileRequest(route, input), input)
+        : info.download
+          ? async (input: AnyInput) => downloadFile(await fileRequest(route, input), input.signal)
+          : (input?: AnyInput) => call(route, input)
   }
   client['streamExecutionEvents'] = (id: string, opts: StreamOptions = {}) =>
     stream('executionEvents', { params: { id }, query: { after: opts.after }, signal: opts.signal })

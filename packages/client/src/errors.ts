@@ -150,6 +150,7 @@ const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
   403: 'FORBIDDEN',
   428: 'PRECONDITION_REQUIRED',
   429: 'RATE_LIMITED',
+  416: 'RANGE_NOT_SATISFIABLE',
   431: 'HEADERS_TOO_LARGE',
 }
 
@@ -177,6 +178,7 @@ export function toApiError(status: number, body: unknown, requestId?: string, op
     code === 'PAYLOAD_TOO_LARGE' ||
     code === 'UNSUPPORTED_MEDIA_TYPE' ||
     code === 'METHOD_NOT_ALLOWED' ||
+    code === 'RANGE_NOT_SATISFIABLE' ||
     code === 'HEADERS_TOO_LARGE'
       ? ApiValidationError
       : code === 'NOT_FOUND'

@@ -5,12 +5,14 @@ export type {
   BeforeRequestState,
   CallOptions,
   ClientMethod,
+  DownloadMethod,
   StreamMethod,
   StreamOptions,
   StudioClient,
   StudioClientHooks,
   StudioClientOptions,
   StudioToken,
+  UploadMethod,
 } from './client.ts'
 export { createStudioClient } from './client.ts'
 export type { ToApiErrorOptions } from './errors.ts'
@@ -26,5 +28,6 @@ export {
   parseRetryAfter,
   toApiError,
 } from './errors.ts'
+export type { UploadBody, UploadOptions, UploadProgress } from './files.ts'
 export type { ServerSentEvent, StreamEventsOptions } from './sse.ts'
 export { parseSse, runStreamEvents, streamEvents } from './sse.ts'

@@ -10,7 +10,7 @@ import type { HandlerOptions } from './http/handler.ts'
 import { SAFETY_DEFAULTS } from './http/safety.ts'
 import type { LogLevel } from './logger.ts'
 import { studioDefaultPolicy } from './policy.ts'
-import type { AuthenticationOptions, StudioOptions } from './studio.ts'
+import type { ArtifactsOptions, AuthenticationOptions, StudioOptions } from './studio.ts'
 
 const csv = z
   .string()
@@ -102,6 +102,15 @@ const EnvSchema = z.object({
   SPARKLE_DEFAULT_RUN_TIME: duration.optional(),
   SPARKLE_MAX_BACKFILL_PARTITIONS: z.coerce.number().int().min(1).max(1_000_000).optional(),
   SPARKLE_MIN_SCHEDULE_INTERVAL: z.coerce.number().int().min(1).max(527_040).optional(),
+  SPARKLE_ARTIFACTS_MAX_BYTES: z
+    .string()
+    .regex(/^\d+(b|kb|mb|gb)$/i, 'a size such as 512mb or 2gb')
+    .optional(),
+  SPARKLE_ARTIFACTS_DIR: z.string().optional(),
+  SPARKLE_ARTIFACTS_S3_BUCKET: z.string().min(3).max(63).optional(),
+  SPARKLE_ARTIFACTS_S3_PREFIX: z.string().max(512).optional(),
+  SPARKLE_ARTIFACTS_S3_ENDPOINT: z.string().url().optional(),
+  SPARKLE_ARTIFACTS_S3_REGION: z.string().min(1).max(64).optional(),
 })
 
 /** A server's configuration, as read from the environment by {@link loadServerConfig}. */
@@ -162,6 +171,8 @@ export interface ServerConfig {
    * (`SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` in minutes) the environment sets.
    */
   readonly policy: ExecutionPolicy
+  /** Where data artifacts are stored, and the largest upload. */
+  readonly artifacts: ArtifactsOptions
 }
 
 /** A root as the policy takes it: URIs (`s3a://bucket/raw/`) as they are, local paths made absolute. */
@@ -224,10 +235,30 @@ function rateLimitOf(value: string): ServerConfig['rateLimit'] {
   return { requests: Number(m[1]), windowS: Number(m[2]) * (m[3] === 'm' ? 60 : 1) }
 }
 
+const UNIT_BYTES: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }
+
 function bytes(size: string): number {
-  const m = /^(\d+)(b|kb|mb)$/i.exec(size)
-  const unit = m?.[2]?.toLowerCase()
-  return Number(m?.[1] ?? 0) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1)
+  const m = /^(\d+)(b|kb|mb|gb)$/i.exec(size)
+  return Number(m?.[1] ?? 0) * (UNIT_BYTES[m?.[2]?.toLowerCase() ?? 'b'] ?? 1)
+}
+
+/** Where artifacts are stored: S3 when a bucket is named (credentials from the AWS SDK's own environment), else a folder. */
+function artifactsOf(e: z.output<typeof EnvSchema>, dataDir: string): ArtifactsOptions {
+  const maxBytes = e.SPARKLE_ARTIFACTS_MAX_BYTES ? bytes(e.SPARKLE_ARTIFACTS_MAX_BYTES) : undefined
+  const storage: ArtifactsOptions['storage'] = e.SPARKLE_ARTIFACTS_S3_BUCKET
+    ? {
+        kind: 's3',
+        bucket: e.SPARKLE_ARTIFACTS_S3_BUCKET,
+        ...(e.SPARKLE_ARTIFACTS_S3_PREFIX ? { prefix: e.SPARKLE_ARTIFACTS_S3_PREFIX } : {}),
+        clientConfig: {
+          ...(e.SPARKLE_ARTIFACTS_S3_ENDPOINT
+            ? { endpoint: e.SPARKLE_ARTIFACTS_S3_ENDPOINT, forcePathStyle: true }
+            : {}),
+          ...(e.SPARKLE_ARTIFACTS_S3_REGION ? { region: e.SPARKLE_ARTIFACTS_S3_REGION } : {}),
+        },
+      }
+    : { kind: 'local', root: resolve(e.SPARKLE_ARTIFACTS_DIR ?? `${dataDir}/artifacts`) }
+  return { storage, ...(maxBytes !== undefined ? { maxBytes } : {}) }
 }
 
 /**
@@ -240,7 +271,10 @@ function bytes(size: string): number {
  * `SPARKLE_MAX_STREAMS`, `SPARKLE_MAX_STREAMS_PER_CALLER`, `SPARKLE_MAX_PREVIEWS_PER_CALLER`,
  * `SPARKLE_REQUEST_TIMEOUT_MS` (0 for none), the execution policy's `SPARKLE_READ_ROOTS`, `SPARKLE_WRITE_ROOTS`,
  * `SPARKLE_JDBC_URLS` (comma lists), `SPARKLE_DEFAULT_RUN_TIME`, `SPARKLE_MAX_RUN_TIME` (`60m`, `6h`),
- * `SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` (minutes), and every `SPARKLE_SECRET_<NAME>`.
+ * `SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` (minutes), the artifact storage's
+ * `SPARKLE_ARTIFACTS_MAX_BYTES` (`1gb`), `SPARKLE_ARTIFACTS_DIR`, `SPARKLE_ARTIFACTS_S3_BUCKET`,
+ * `SPARKLE_ARTIFACTS_S3_PREFIX`, `SPARKLE_ARTIFACTS_S3_ENDPOINT`, `SPARKLE_ARTIFACTS_S3_REGION` (S3 credentials come
+ * from the AWS SDK's own environment variables), and every `SPARKLE_SECRET_<NAME>`.
  * @throws StudioError `BAD_REQUEST` listing every invalid variable (never their values).
  */
 export function loadServerConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
@@ -298,6 +332,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     requestTimeoutMs: e.SPARKLE_REQUEST_TIMEOUT_MS,
     authentication: authenticationOf(e),
     policy: policyOf(e, dataDir),
+    artifacts: artifactsOf(e, dataDir),
   })
 }
 
@@ -337,6 +372,7 @@ export function studioOptions(config: ServerConfig): StudioOptions {
     pullRequests: pullRequestProvider(config),
     authentication: config.authentication,
     policy: config.policy,
+    artifacts: config.artifacts,
   }
 }
 

@@ -2,8 +2,31 @@
 // mount the contract on Express, node:http and fetch; createStudioWorker runs the studio's queue on Spark.
 // Held back on purpose: the route matcher and the use-case factories (use studio.api).
 
+export { artifactDto } from './api/artifacts.ts'
 export type { StreamMessage } from './api/run-events.ts'
 export type { StreamRouteName, StudioApi, UseCase } from './api/types.ts'
+export type { ContentCheck, ContentCheckOptions, ContentFacts } from './artifacts/content-check.ts'
+export { createContentCheck } from './artifacts/content-check.ts'
+export type {
+  ArtifactColumn,
+  ArtifactFormat,
+  ArtifactInspectionResult,
+  ArtifactQuery,
+  ArtifactRecord,
+  NewArtifact,
+} from './artifacts/records.ts'
+export { ArtifactRecords } from './artifacts/records.ts'
+export type { S3ArtifactStorageOptions } from './artifacts/s3-storage.ts'
+export { S3ArtifactStorage } from './artifacts/s3-storage.ts'
+export type {
+  ArtifactContent,
+  ArtifactDownload,
+  ArtifactServiceOptions,
+  ArtifactUploadOptions,
+} from './artifacts/service.ts'
+export { ARTIFACT_SAMPLE_ROWS, ArtifactService, parseRange } from './artifacts/service.ts'
+export type { ArtifactStorage, StagedObject } from './artifacts/storage.ts'
+export { LocalArtifactStorage } from './artifacts/storage.ts'
 export type { AuditEntry, AuditQuery, AuditRecord } from './auth/audit.ts'
 export { AuditLog } from './auth/audit.ts'
 export { bearerToken } from './auth/authenticate.ts'
@@ -14,7 +37,7 @@ export type { ApiKey, NewApiKey } from './auth/keys.ts'
 export { ApiKeys, hashSecret } from './auth/keys.ts'
 export type { OpenedApiKeys } from './auth/open-keys.ts'
 export { openApiKeys } from './auth/open-keys.ts'
-export type { ApiKeysTable, ApiSchema, AuditLogTable } from './auth/tables.ts'
+export type { ApiKeysTable, ApiSchema, ArtifactsTable, AuditLogTable } from './auth/tables.ts'
 export { migrateApiTables } from './auth/tables.ts'
 export type { ServerConfig } from './env.ts'
 export { handlerOptions, loadServerConfig, pullRequestProvider, studioOptions } from './env.ts'
@@ -33,8 +56,8 @@ export { createLogger, redact } from './logger.ts'
 export type { StudioParts } from './parts.ts'
 export type { Authenticate, AuthRequest, Call, Principal } from './principal.ts'
 export { authorOf, hasRole, ROLES } from './principal.ts'
-export type { AuthenticationOptions, Studio, StudioOptions } from './studio.ts'
-export { createStudio } from './studio.ts'
+export type { ArtifactsOptions, AuthenticationOptions, Studio, StudioOptions } from './studio.ts'
+export { createStudio, DEFAULT_ARTIFACT_MAX_BYTES } from './studio.ts'
 export type { SubmitterConfig } from './submitter.ts'
 export { createSubmitter } from './submitter.ts'
 export type { PipelineTemplate } from './templates.ts'

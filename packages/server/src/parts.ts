@@ -2,6 +2,7 @@ import type { ComponentRegistry, ExecutionPlan, ExecutionPolicy, PipelineDocumen
 import type { GitPipelineStore, PullRequestProvider } from '@sparkle-studio/git'
 import type { Run, RunQueue, RunStore, StoreDatabase } from '@sparkle-studio/runs'
 import type { Previewer, SparkRuntime, Submitter } from '@sparkle-studio/spark'
+import type { ArtifactService } from './artifacts/service.ts'
 import type { AuditLog } from './auth/audit.ts'
 import type { ApiKeys } from './auth/keys.ts'
 import type { Logger } from './logger.ts'
@@ -28,6 +29,8 @@ export interface StudioParts {
   readonly keys: ApiKeys
   /** Who did what through the API. */
   readonly audit: AuditLog
+  /** Data artifacts: uploaded files, their metadata and columns, and where Spark reads them. */
+  readonly artifacts: ArtifactService
   /** What pipelines may do: every save, compile, preview, run and backfill of the studio is held to it (frozen). */
   readonly policy: ExecutionPolicy
   /** Spark, found on first use; the error says what is missing. */

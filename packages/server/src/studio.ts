@@ -34,6 +34,10 @@ import {
 import type { Kysely } from 'kysely'
 import { createStudioApi } from './api/index.ts'
 import type { StudioApi } from './api/types.ts'
+import { ArtifactRecords } from './artifacts/records.ts'
+import { S3ArtifactStorage, type S3ArtifactStorageOptions } from './artifacts/s3-storage.ts'
+import { ArtifactService } from './artifacts/service.ts'
+import { type ArtifactStorage, LocalArtifactStorage } from './artifacts/storage.ts'
 import { AuditLog } from './auth/audit.ts'
 import { bearerAuthenticator } from './auth/authenticate.ts'
 import { bootstrapAdminKey } from './auth/bootstrap.ts'
@@ -143,6 +147,54 @@ export interface StudioOptions {
    * @default defaultExecutionPolicy({ readRoots: [`<dataDir>/sample`, `<dataDir>/output`], writeRoots: [`<dataDir>/output`] })
    */
   readonly policy?: ExecutionPolicy | undefined
+  /** Data artifacts (uploaded files): where they are stored and how large they may be. */
+  readonly artifacts?: ArtifactsOptions | undefined
+}
+
+/** The largest upload by default: 1 GiB. */
+export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 * 1024 * 1024
+
+/** Where data artifacts are stored and how large they may be (see {@link StudioOptions.artifacts}). */
+export interface ArtifactsOptions {
+  /**
+   * `local` (a folder, `<dataDir>/artifacts` by default, content-addressed), S3-compatible object storage (Spark reads
+   * a copy downloaded once into `<dataDir>/artifacts-cache`), or an {@link ArtifactStorage} of your own with the folder
+   * its `localPath` answers in (`sparkDir`).
+   * @default { kind: 'local' }
+   */
+  readonly storage?:
+    | { readonly kind: 'local'; readonly root?: string | undefined }
+    | ({ readonly kind: 's3' } & Omit<S3ArtifactStorageOptions, 'cacheDir'> & {
+          readonly cacheDir?: string | undefined
+        })
+    | { readonly kind: 'custom'; readonly storage: ArtifactStorage; readonly sparkDir: string }
+    | undefined
+  /**
+   * The largest upload, in bytes.
+   * @default 1 GiB
+   */
+  readonly maxBytes?: number | undefined
+}
+
+/** The storage of the studio's artifacts, and the folder Spark reads them in (inside the policy's read roots). */
+function artifactStorage(
+  options: ArtifactsOptions | undefined,
+  dataDir: string,
+): { storage: ArtifactStorage; sparkDir: string } {
+  const chosen = options?.storage ?? { kind: 'local' as const }
+  if (chosen.kind === 'custom') return { storage: chosen.storage, sparkDir: resolve(chosen.sparkDir) }
+  if (chosen.kind === 's3') {
+    const { kind: _kind, cacheDir, ...s3 } = chosen
+    const cache = resolve(cacheDir ?? join(dataDir, 'artifacts-cache'))
+    return { storage: new S3ArtifactStorage({ ...s3, cacheDir: cache }), sparkDir: cache }
+  }
+  const root = resolve(chosen.root ?? join(dataDir, 'artifacts'))
+  return { storage: new LocalArtifactStorage({ root }), sparkDir: join(root, 'spark') }
+}
+
+/** The policy with the artifacts' folder among its read roots: pipelines read artifacts there, and nothing else of it. */
+function withArtifactRoot(policy: ExecutionPolicy, sparkDir: string): ExecutionPolicy {
+  return policy.readRoots.includes(sparkDir) ? policy : { ...policy, readRoots: [...policy.readRoots, sparkDir] }
 }
 
 /** How callers prove who they are (see {@link StudioOptions.authentication}). */
@@ -237,7 +289,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const secrets = options.secrets ?? {}
   const log = options.logger ?? createLogger({ secrets: Object.values(secrets) })
   const registry = options.registry ?? createDefaultRegistry()
-  const policy = frozenPolicy(options.policy ?? studioDefaultPolicy(dataDir))
+  const stored = artifactStorage(options.artifacts, dataDir)
+  const policy = frozenPolicy(withArtifactRoot(options.policy ?? studioDefaultPolicy(dataDir), stored.sparkDir))
   const repo = options.repository ?? {}
   const repoDir = resolve(repo.dir ?? join(dataDir, 'repo.git'))
   const branch = repo.branch ?? 'main'
@@ -309,6 +362,17 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
         return { version: runtime.sparkVersion, java: runtime.javaVersion, backend: 'spark-submit' }
       }
 
+  const artifacts = new ArtifactService({
+    records: new ArtifactRecords(apiDb),
+    storage: stored.storage,
+    maxBytes: options.artifacts?.maxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES,
+    headsDir: join(stored.sparkDir, 'heads'),
+    registry,
+    policy,
+    previewSession,
+    log,
+  })
+
   const parts: StudioParts = {
     registry,
     pipelines,
@@ -321,6 +385,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     dataDir,
     keys,
     audit: new AuditLog(apiDb),
+    artifacts,
     policy,
     sparkRuntime,
     sparkCheck,
@@ -334,6 +399,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
       return compilePipeline(stored.document, registry, {
         params: run.params,
         revision: stored.revision,
+        artifacts: await artifacts.locations(stored.document),
         ...underPolicy(policy),
       })
     },
@@ -350,6 +416,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     close() {
       closing ??= (async () => {
         await session?.close()
+        await stored.storage.close()
         await pipelines.close()
         await database.destroy()
       })()

@@ -21,6 +21,15 @@ export type { Api } from './routes.ts'
 export { api } from './routes.ts'
 export {
   ApiKeySchema,
+  ARTIFACT_FORMATS,
+  ArtifactFormatSchema,
+  ArtifactIdSchema,
+  ArtifactInspectionSchema,
+  ArtifactInUseSchema,
+  ArtifactNameSchema,
+  ArtifactPageSchema,
+  ArtifactSampleSchema,
+  ArtifactSchema,
   AttemptSchema,
   AuditEntrySchema,
   AuditPageSchema,

@@ -47,6 +47,19 @@ const RETRY_AFTER = {
   },
 }
 
+/** A file's bytes in a request or response body. */
+const BINARY = { type: 'string', format: 'binary' }
+
+/** The content types an upload's body may be sent with (besides a multipart form). */
+const UPLOAD_TYPES = ['application/octet-stream', 'text/csv', 'application/jsonl', 'application/vnd.apache.parquet']
+
+const DOWNLOAD_HEADERS = {
+  'Content-Length': { description: 'Bytes in this answer', schema: { type: 'integer', minimum: 0 } },
+  'Accept-Ranges': { description: '`bytes`: byte ranges may be asked for', schema: { type: 'string' } },
+  'Content-Disposition': { description: "The artifact's name as the file name", schema: { type: 'string' } },
+  ETag: { description: 'The SHA-256 of the file, quoted', schema: { type: 'string' } },
+}
+
 const ETAG = {
   ETag: {
     description: 'The entity tag of the pipeline: `"<blob>"`, the blob id of pipeline.json. Send it as If-Match.',
@@ -61,6 +74,7 @@ const TAGS: Readonly<Record<string, string>> = {
   execution: 'Previews on the warm Spark session, runs, backfills, run status, logs and events',
   git: 'The repository: status, branches, commits, pull, push, pull requests',
   access: 'API keys and the audit log (admins)',
+  artifacts: 'Data artifacts: uploaded CSV, JSON lines and Parquet files to preview pipelines on',
 }
 
 function jsonSchema(schema: z.ZodType, defs: Record<string, unknown>, io: 'input' | 'output'): Record<string, unknown> {
@@ -146,8 +160,13 @@ function sseEventSchema(route: AnyRoute, defs: Record<string, unknown>): Record<
 function responses(route: AnyRoute, defs: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   const status = String(route.status ?? 200)
-  out[status] =
-    route.stream === 'sse'
+  out[status] = route.download
+    ? {
+        description: 'The whole file',
+        headers: DOWNLOAD_HEADERS,
+        content: { 'application/octet-stream': { schema: BINARY } },
+      }
+    : route.stream === 'sse'
       ? {
           description: 'A stream of Server-Sent Events',
           content: { 'text/event-stream': { schema: sseEventSchema(route, defs) } },
@@ -157,10 +176,20 @@ function responses(route: AnyRoute, defs: Record<string, unknown>): Record<strin
           ...(route.etag ? { headers: ETAG } : {}),
           content: { 'application/json': { schema: jsonSchema(successEnvelope(route.response), defs, 'output') } },
         }
+  if (route.download) {
+    out['206'] = {
+      description: 'The byte range asked for in `Range`',
+      headers: {
+        ...DOWNLOAD_HEADERS,
+        'Content-Range': { description: '`bytes <first>-<last>/<size>`', schema: { type: 'string' } },
+      },
+      content: { 'application/octet-stream': { schema: BINARY } },
+    }
+  }
   if (route.etag && route.method === 'GET')
     out['304'] = { description: 'Not modified: If-None-Match names the current ETag', headers: ETAG }
   const byStatus = new Map<number, ErrorCode[]>()
-  for (const code of [...COMMON_ERRORS, ...(route.body ? BODY_ERRORS : []), ...route.errors]) {
+  for (const code of [...COMMON_ERRORS, ...(route.body || route.upload ? BODY_ERRORS : []), ...route.errors]) {
     const s = errorStatus[code]
     byStatus.set(s, [...new Set([...(byStatus.get(s) ?? []), code])])
   }
@@ -202,6 +231,22 @@ export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
       responses: responses(route, defs),
     }
     if (route.description) op['description'] = route.description
+    if (route.upload) {
+      op['requestBody'] = {
+        required: true,
+        description: 'The file, as it is (with `?name=`), or as the `file` part of a form',
+        content: {
+          ...Object.fromEntries(UPLOAD_TYPES.map((type) => [type, { schema: BINARY }])),
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              required: ['file'],
+              properties: { file: { ...BINARY, description: 'The file; its file name is the default name' } },
+            },
+          },
+        },
+      }
+    }
     if (route.body) {
       const { schema, optional } = unwrapOptional(route.body)
       op['requestBody'] = {

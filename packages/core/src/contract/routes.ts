@@ -3,6 +3,12 @@ import { type RouteName, routes } from '../routes/routes.ts'
 import { type AnyRoute, defineRoute } from './route.ts'
 import {
   ApiKeySchema,
+  ArtifactFormatSchema,
+  ArtifactIdSchema,
+  ArtifactNameSchema,
+  ArtifactPageSchema,
+  ArtifactSampleSchema,
+  ArtifactSchema,
   AuditPageSchema,
   BackfillPreviewSchema,
   BackfillSchema,
@@ -505,6 +511,72 @@ export const api = {
     errors: ['PROVIDER_FAILED', 'NOT_FOUND'],
   }),
 
+  uploadArtifact: defineRoute(routes.uploadArtifact, {
+    summary: 'Upload a data artifact (CSV, JSON lines or Parquet): the body is the file, streamed',
+    description:
+      'Send the file as the body with its content type (`text/csv`, `application/jsonl`, `application/vnd.apache.parquet`, or `application/octet-stream` to let the server tell) and its name in `?name=`, or as the `file` part of a `multipart/form-data` form. The content must be what the content type says: valid UTF-8 for text, a whole Parquet file. Nothing is kept of a refused upload.',
+    tag: 'artifacts',
+    query: z.strictObject({
+      name: ArtifactNameSchema.optional().meta({
+        description: "The file name (required for a raw body; a form takes the file part's name by default)",
+      }),
+      description: z.string().max(2000).optional(),
+      format: ArtifactFormatSchema.optional().meta({ description: 'The format the content must have' }),
+      header: boolQuery().optional().meta({ description: 'CSV: whether the first row is a header (default true)' }),
+    }),
+    response: ArtifactSchema,
+    status: 201,
+    errors: ['VALIDATION_FAILED', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'],
+  }),
+  listArtifacts: defineRoute(routes.listArtifacts, {
+    summary: 'Data artifacts, newest first, with filters and keyset pagination',
+    tag: 'artifacts',
+    query: z.strictObject({
+      q: z.string().min(1).max(255).optional().meta({ description: 'Only artifacts whose name contains this text' }),
+      format: ArtifactFormatSchema.optional(),
+      createdBy: z.string().min(1).max(200).optional().meta({ description: 'Only those of this principal id' }),
+      limit: intQuery(1, 500).optional(),
+      cursor: z.string().max(500).optional(),
+    }),
+    response: ArtifactPageSchema,
+    errors: ['VALIDATION_FAILED'],
+  }),
+  getArtifact: defineRoute(routes.getArtifact, {
+    summary: 'A data artifact: name, size, SHA-256, format, row count, and its columns as Spark reads them',
+    description:
+      'The first time, Spark reads the start of the file on the warm preview session to learn its columns; the answer is kept.',
+    tag: 'artifacts',
+    params: z.strictObject({ id: ArtifactIdSchema }),
+    response: ArtifactSchema,
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
+  }),
+  artifactSample: defineRoute(routes.artifactSample, {
+    summary: 'The first rows of a data artifact as Spark reads them (typed JSON)',
+    tag: 'artifacts',
+    params: z.strictObject({ id: ArtifactIdSchema }),
+    query: z.strictObject({ limit: intQuery(1, 1000).optional() }),
+    response: ArtifactSampleSchema,
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'SPARK_UNAVAILABLE', 'SPARK_JOB_FAILED', 'JOB_TIMEOUT'],
+  }),
+  downloadArtifact: defineRoute(routes.downloadArtifact, {
+    summary: 'The bytes of a data artifact, as uploaded (byte ranges allowed)',
+    tag: 'artifacts',
+    params: z.strictObject({ id: ArtifactIdSchema }),
+    headers: z.strictObject({
+      range: z.string().max(200).optional().meta({ description: 'One byte range, e.g. `bytes=0-1023`' }),
+    }),
+    response: z.string().meta({ description: 'The file' }),
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'RANGE_NOT_SATISFIABLE'],
+  }),
+  deleteArtifact: defineRoute(routes.deleteArtifact, {
+    summary: 'Delete a data artifact; refused while a saved pipeline reads it',
+    description:
+      'A refusal is `CONFLICT` with `details.pipelines`: the pipelines on the default branch that reference it.',
+    tag: 'artifacts',
+    params: z.strictObject({ id: ArtifactIdSchema }),
+    response: ArtifactSchema,
+    errors: ['NOT_FOUND', 'VALIDATION_FAILED', 'CONFLICT'],
+  }),
   createKey: defineRoute(routes.createKey, {
     summary: 'Create an API key; its secret is in this answer only',
     description:

@@ -428,3 +428,81 @@ export const AuditEntrySchema = z
 export const AuditPageSchema = z
   .object({ items: z.array(AuditEntrySchema), nextCursor: z.string().optional() })
   .meta({ id: 'AuditPage' })
+
+/** The formats a data artifact may have: CSV (RFC 4180), JSON lines, Parquet. */
+export const ARTIFACT_FORMATS = ['csv', 'jsonl', 'parquet'] as const
+
+/** A data artifact's format. */
+export const ArtifactFormatSchema = z.enum(ARTIFACT_FORMATS)
+
+/**
+ * A data artifact's name, as the uploader gave it (a file name): 1 to 255 characters, no `/` or `\`, no control
+ * characters, not `.` or `..`, no spaces at either end. It is a label: the server never uses it as a path.
+ */
+export const ArtifactNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what the pattern refuses
+  .regex(/^[^/\\\u0000-\u001f\u007f]+$/, 'names may not hold "/", "\\" or control characters')
+  .refine((n) => n !== '.' && n !== '..', 'names may not be "." or ".."')
+  .refine((n) => n.trim() === n, 'names may not start or end with a space')
+  .meta({ examples: ['orders-sample.csv'] })
+
+/** An artifact id (a UUID). */
+export const ArtifactIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not an artifact id')
+
+/** What Spark made of an artifact: its columns, or why it could not read it. */
+export const ArtifactInspectionSchema = z
+  .object({
+    status: z.enum(['ready', 'failed', 'pending']).meta({
+      description:
+        '`ready`: columns known; `failed`: Spark could not read the file (see `message`); `pending`: not inspected yet (Spark unavailable)',
+    }),
+    message: z.string().optional(),
+    inspectedAt: DateTimeSchema.optional(),
+    /** Whether the columns were inferred from the start of the file only (large files are sampled, not read whole). */
+    sampled: z.boolean().optional(),
+  })
+  .meta({ id: 'ArtifactInspection' })
+
+/** A data artifact: an uploaded file, its facts and, once Spark read it, its columns. */
+export const ArtifactSchema = z
+  .object({
+    id: ArtifactIdSchema,
+    name: z.string(),
+    description: z.string().optional(),
+    format: ArtifactFormatSchema,
+    contentType: z.string(),
+    size: z.number().int().meta({ description: 'Bytes' }),
+    sha256: z.string().meta({ description: 'SHA-256 of the bytes, hex' }),
+    rowCount: z.number().int().meta({ description: 'Rows (CSV without its header row; Parquet from its footer)' }),
+    schema: z.array(ColumnSchema).optional().meta({ description: 'Columns and Spark types, once inspected' }),
+    inspection: ArtifactInspectionSchema,
+    ref: z
+      .object({ $artifact: z.string() })
+      .meta({ description: 'What to put in an ingestor path field (or a node previewSample) to read this artifact' }),
+    createdBy: z.string(),
+    createdAt: DateTimeSchema,
+  })
+  .meta({ id: 'Artifact' })
+
+/** A page of artifacts, newest first, with the cursor of the next page. */
+export const ArtifactPageSchema = z
+  .object({ items: z.array(ArtifactSchema), nextCursor: z.string().optional() })
+  .meta({ id: 'ArtifactPage' })
+
+/** The first rows of an artifact as Spark reads them: typed JSON values keyed by column. */
+export const ArtifactSampleSchema = z
+  .object({
+    id: ArtifactIdSchema,
+    schema: z.array(ColumnSchema),
+    rows: z.array(z.record(z.string(), z.unknown())),
+    truncated: z.boolean().meta({ description: 'True when the artifact has more rows than shown' }),
+  })
+  .meta({ id: 'ArtifactSample' })
+
+/** The answer to a refused delete: the pipelines that still read the artifact. */
+export const ArtifactInUseSchema = z.object({ pipelines: z.array(z.string()) })

@@ -52,6 +52,13 @@ export interface RouteInfo<
   /** `'sse'` when the route answers a stream of Server-Sent Events instead of JSON. */
   readonly stream?: 'sse'
   /**
+   * `true` when the request body is a file, sent as it is (its own content type) or as the `file` part of a
+   * `multipart/form-data` form, and streamed by the server instead of parsed as JSON.
+   */
+  readonly upload?: true
+  /** `true` when the route answers the bytes of a file (byte ranges allowed) instead of a JSON envelope. */
+  readonly download?: true
+  /**
    * `true` when the route also answers callers without credentials (only `health`, which tells them no more than that
    * the server is up). Every other route refuses them with `UNAUTHORIZED`; a credential that is sent is always checked.
    */

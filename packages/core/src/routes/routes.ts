@@ -9,6 +9,10 @@ interface RouteDeclaration {
   readonly stream?: 'sse'
   /** Answers anonymous callers too (see {@link RouteInfo.public}). */
   readonly public?: true
+  /** The body is a file (see {@link RouteInfo.upload}). */
+  readonly upload?: true
+  /** The answer is a file's bytes (see {@link RouteInfo.download}). */
+  readonly download?: true
 }
 
 function defineRoutes<const T extends Record<string, RouteDeclaration>>(
@@ -16,10 +20,14 @@ function defineRoutes<const T extends Record<string, RouteDeclaration>>(
 ): {
   readonly [K in keyof T & string]: RouteInfo<K, T[K]['method'], T[K]['path']> &
     (T[K]['stream'] extends 'sse' ? { readonly stream: 'sse' } : unknown) &
-    (T[K]['public'] extends true ? { readonly public: true } : unknown)
+    (T[K]['public'] extends true ? { readonly public: true } : unknown) &
+    (T[K]['upload'] extends true ? { readonly upload: true } : unknown) &
+    (T[K]['download'] extends true ? { readonly download: true } : unknown)
 } {
   const out: Record<string, RouteInfo> = {}
-  for (const [name, { method, path, role, idempotent, stream, public: isPublic }] of Object.entries(table)) {
+  for (const [name, { method, path, role, idempotent, stream, public: isPublic, upload, download }] of Object.entries(
+    table,
+  )) {
     out[name] = Object.freeze({
       name,
       method,
@@ -28,6 +36,8 @@ function defineRoutes<const T extends Record<string, RouteDeclaration>>(
       idempotent: idempotent ?? method !== 'POST',
       ...(stream ? { stream } : {}),
       ...(isPublic ? { public: true as const } : {}),
+      ...(upload ? { upload: true as const } : {}),
+      ...(download ? { download: true as const } : {}),
     })
   }
   return Object.freeze(out) as never
@@ -94,6 +104,15 @@ export const routes = defineRoutes({
   pull: { method: 'POST', path: '/git/pull', role: 'editor' },
   push: { method: 'POST', path: '/git/push', role: 'admin' },
   createPullRequest: { method: 'POST', path: '/git/create-pr', role: 'admin' },
+
+  // Data artifacts: files uploaded to preview pipelines on. The upload's body is the file (or a multipart form), the
+  // download's answer the file's bytes.
+  uploadArtifact: { method: 'POST', path: '/artifacts', role: 'editor', upload: true },
+  listArtifacts: { method: 'GET', path: '/artifacts', role: 'viewer' },
+  getArtifact: { method: 'GET', path: '/artifacts/{id}', role: 'viewer' },
+  artifactSample: { method: 'GET', path: '/artifacts/{id}/sample', role: 'viewer' },
+  downloadArtifact: { method: 'GET', path: '/artifacts/{id}/download', role: 'viewer', download: true },
+  deleteArtifact: { method: 'DELETE', path: '/artifacts/{id}', role: 'editor' },
 
   createKey: { method: 'POST', path: '/keys', role: 'admin' },
   listKeys: { method: 'GET', path: '/keys', role: 'admin' },

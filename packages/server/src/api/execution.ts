@@ -46,6 +46,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
       }
       const plan = compilePipeline(document, registry, {
         mode: 'preview',
+        artifacts: await parts.artifacts.locations(document),
         previewLimit: body.limit ?? 100,
         ...(body.params ? { params: body.params } : {}),
         ...(revision ? { revision } : {}),
@@ -70,6 +71,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
       compilePipeline(stored.document, registry, {
         params: body.params,
         revision: stored.revision,
+        artifacts: await parts.artifacts.locations(stored.document),
         ...underPolicy(policy),
       })
       const { run } = await runs.enqueue(
@@ -111,6 +113,7 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
       compilePipeline(stored.document, registry, {
         params: planned.partitions[0]?.params ?? body.params,
         revision: stored.revision,
+        artifacts: await parts.artifacts.locations(stored.document),
         ...underPolicy(policy),
       })
       const created = await runs.createBackfill(request, { signal })

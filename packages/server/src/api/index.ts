@@ -4,6 +4,7 @@ import { parseRouteInput, type RawRouteInput } from '../input.ts'
 import type { StudioParts } from '../parts.ts'
 import { type Call, hasRole } from '../principal.ts'
 import { accessUseCases } from './access.ts'
+import { artifactUseCases } from './artifacts.ts'
 import { componentUseCases } from './components.ts'
 import { executionUseCases } from './execution.ts'
 import { gitUseCases } from './git.ts'
@@ -40,6 +41,7 @@ export function createStudioApi(parts: StudioParts): StudioApi {
     ...executionUseCases(parts),
     ...gitUseCases(parts),
     ...accessUseCases(parts),
+    ...artifactUseCases(parts),
   }
   const guarded: Record<string, unknown> = {}
   for (const [name, useCase] of Object.entries(cases) as [RouteName, (input: unknown, call: Call) => unknown][]) {
@@ -52,7 +54,8 @@ export function createStudioApi(parts: StudioParts): StudioApi {
         headers: input?.headers ?? {},
         body: input?.body,
       })
-      return useCase(parsed, call)
+      // An upload's body is the file itself, not JSON for a schema: the use case checks it as it streams.
+      return useCase(route.upload ? { ...(parsed as object), body: input?.body } : parsed, call)
     }
   }
   return Object.freeze(guarded) as StudioApi

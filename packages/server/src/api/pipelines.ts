@@ -72,7 +72,7 @@ function maskPaths<T>(value: T, dataDir: string): T {
 
 /** Pipelines in git: templates, list, create, read, save, delete, export, history, diff, validation and plans. */
 export function pipelineUseCases(
-  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir' | 'policy'>,
+  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir' | 'policy' | 'artifacts'>,
 ): PipelineCases {
   const { registry, pipelines, templates, log, dataDir, policy } = parts
   return {
@@ -198,7 +198,11 @@ export function pipelineUseCases(
       // caller's to give at run time, not a problem of the document.
       if (issues.length === 0) {
         try {
-          compilePipeline(document, registry, { mode, ...underPolicy(policy) })
+          compilePipeline(document, registry, {
+            mode,
+            artifacts: await parts.artifacts.locations(document),
+            ...underPolicy(policy),
+          })
         } catch (error) {
           const found = compileIssues(error)
           if (!found) throw error
@@ -213,10 +217,13 @@ export function pipelineUseCases(
         mode: query.mode ?? 'run',
         revision: stored.revision,
         params: parseParamsQuery(query.params),
+        artifacts: await parts.artifacts.locations(stored.document),
         ...underPolicy(policy),
       })
-      // The roots name the server's folders: shown to editors (as GET /policy is), not to viewers.
-      return (enforced && hasRole(principal, 'editor') ? { ...plan, policy: enforced } : plan) as never
+      // The roots name the server's folders: shown to editors (as GET /policy is), not to viewers, who see the data
+      // folder (where uploaded artifacts are read from) as `<data>`.
+      if (!hasRole(principal, 'editor')) return maskPaths(plan, dataDir) as never
+      return (enforced ? { ...plan, policy: enforced } : plan) as never
     },
   }
 }

@@ -33,10 +33,37 @@ export interface AuditLogTable {
   request_id: string
 }
 
+/** The `artifacts` table: one row per uploaded data artifact (its bytes are in the artifact storage). */
+export interface ArtifactsTable {
+  id: string
+  /** Insertion order, for keyset pagination. */
+  seq: Generated<string>
+  name: string
+  description: string | null
+  format: string
+  content_type: string
+  size: ColumnType<string, number | string, never>
+  sha256: string
+  storage_key: string
+  row_count: ColumnType<string, number | string, never>
+  csv_header: boolean
+  inspection_status: ColumnType<string, string | undefined, string>
+  inspection_message: string | null
+  inspected_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  sampled: ColumnType<boolean | null, boolean | null | undefined, boolean | null>
+  /** Columns as Spark read them (JSON). */
+  columns: ColumnType<unknown, string | null | undefined, string | null>
+  /** The first rows as Spark read them (JSON), cached for the sample route. */
+  sample: ColumnType<unknown, string | null | undefined, string | null>
+  created_by: string
+  created_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 /** The API's tables. */
 export interface ApiSchema {
   api_keys: ApiKeysTable
   audit_log: AuditLogTable
+  artifacts: ArtifactsTable
 }
 
 const migrations: Record<string, Migration> = {
@@ -70,6 +97,37 @@ const migrations: Record<string, Migration> = {
         )`,
         `CREATE INDEX audit_log_principal ON audit_log (principal_id, id)`,
         `CREATE INDEX audit_log_route ON audit_log (route, id)`,
+      ]) {
+        await sql.raw(statement).execute(db)
+      }
+    },
+  },
+  '0002_artifacts': {
+    async up(db) {
+      for (const statement of [
+        `CREATE TABLE artifacts (
+          id text PRIMARY KEY,
+          seq bigserial NOT NULL UNIQUE,
+          name text NOT NULL,
+          description text,
+          format text NOT NULL CHECK (format IN ('csv', 'jsonl', 'parquet')),
+          content_type text NOT NULL,
+          size bigint NOT NULL,
+          sha256 text NOT NULL,
+          storage_key text NOT NULL,
+          row_count bigint NOT NULL,
+          csv_header boolean NOT NULL DEFAULT true,
+          inspection_status text NOT NULL DEFAULT 'pending' CHECK (inspection_status IN ('pending', 'ready', 'failed')),
+          inspection_message text,
+          inspected_at timestamptz,
+          sampled boolean,
+          columns jsonb,
+          sample jsonb,
+          created_by text NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`,
+        `CREATE INDEX artifacts_storage_key ON artifacts (storage_key)`,
+        `CREATE INDEX artifacts_created_by ON artifacts (created_by, seq)`,
       ]) {
         await sql.raw(statement).execute(db)
       }

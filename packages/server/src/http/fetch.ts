@@ -79,7 +79,11 @@ export function studioFetchHandler(
       query: url.searchParams,
       // A Request made in code has no Host header: its URL says which host it was sent to.
       header: (name) => request.headers.get(name) ?? (name === 'host' ? url.host : undefined),
-      body: { kind: 'bytes', read: (limit) => readLimited(request, limit) },
+      body: {
+        kind: 'bytes',
+        read: (limit) => readLimited(request, limit),
+        stream: () => request.body ?? (async function* () {})(),
+      },
       signal: controller.signal,
       remoteAddress: context?.remoteAddress,
     })
@@ -87,6 +91,21 @@ export function studioFetchHandler(
       return new Response(JSON.stringify(response.json), { status: response.status, headers: response.headers })
     }
     if ('empty' in response) return new Response(null, { status: response.status, headers: response.headers })
+    if ('bytes' in response) {
+      const bytes = response.bytes[Symbol.asyncIterator]()
+      const body = new ReadableStream<Uint8Array>({
+        async pull(stream) {
+          const next = await bytes.next()
+          if (next.done) stream.close()
+          else stream.enqueue(next.value)
+        },
+        async cancel() {
+          controller.abort()
+          await bytes.return?.()
+        },
+      })
+      return new Response(body, { status: response.status, headers: response.headers })
+    }
     const iterator = response.stream[Symbol.asyncIterator]()
     const body = new ReadableStream<Uint8Array>({
       async pull(stream) {

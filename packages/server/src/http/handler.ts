@@ -5,12 +5,14 @@ import type { RouteName } from '@sparkle-studio/core/contract'
 import { formatRunStreamEvent } from '@sparkle-studio/core/routes'
 import { assertRole } from '../api/index.ts'
 import type { StreamMessage } from '../api/run-events.ts'
+import type { ArtifactDownload } from '../artifacts/service.ts'
 import type { RawRouteInput } from '../input.ts'
 import type { Logger } from '../logger.ts'
 import type { Call, Principal } from '../principal.ts'
 import type { Studio } from '../studio.ts'
 import { allowedMethods, matchRoute } from './routing.ts'
 import { createRequestSafety, type SafetyOptions } from './safety.ts'
+import { uploadContent } from './upload-body.ts'
 
 /** A request as every adapter hands it to the handler. */
 export interface StudioRequest {
@@ -34,14 +36,21 @@ export type RequestBody =
       readonly kind: 'bytes'
       /** Reads the whole body. @throws `PAYLOAD_TOO_LARGE` past `limit` bytes. */
       read(limit: number): Promise<Uint8Array>
+      /** The body as it arrives, for file uploads (read once, instead of `read`). */
+      stream(): AsyncIterable<Uint8Array>
     }
   | { readonly kind: 'parsed'; readonly value: unknown }
 
-/** What the handler answers: JSON, a stream of Server-Sent Events text, or nothing. */
+/** What the handler answers: JSON, a stream of Server-Sent Events text, a file's bytes, or nothing. */
 export type StudioResponse = {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
-} & ({ readonly json: unknown } | { readonly stream: AsyncIterable<string> } | { readonly empty: true })
+} & (
+  | { readonly json: unknown }
+  | { readonly stream: AsyncIterable<string> }
+  | { readonly bytes: AsyncIterable<Uint8Array> }
+  | { readonly empty: true }
+)
 
 /** Serves one request. */
 export type StudioHandler = (request: StudioRequest) => Promise<StudioResponse>
@@ -154,6 +163,23 @@ export function noneMatchHits(header: string | undefined, blob: string): boolean
   })
 }
 
+/** The headers of a file download: its length, range, type and name, and its SHA-256 as the entity tag. */
+function downloadHeaders(base: Record<string, string>, download: ArtifactDownload): Record<string, string> {
+  const { artifact, start, end, partial } = download
+  // The name as a quoted ASCII fallback and as RFC 8187 UTF-8: never a path, and no header injection.
+  const ascii = artifact.name.replace(/[^\x20-\x7e]|["\\]/g, '_')
+  return {
+    ...base,
+    'content-type': 'application/octet-stream',
+    'content-length': String(artifact.size === 0 ? 0 : end - start + 1),
+    'accept-ranges': 'bytes',
+    'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(artifact.name)}`,
+    etag: `"${artifact.sha256}"`,
+    'x-content-type-options': 'nosniff',
+    ...(partial ? { 'content-range': `bytes ${start}-${end}/${artifact.size}` } : {}),
+  }
+}
+
 /** What an anonymous caller learns from the health route: that the server is up. */
 function liveness() {
   return { status: 'ok' as const, version: SDK_VERSION }
@@ -214,6 +240,7 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         ms: Math.round(performance.now() - started),
       })
     let audit: AuditDraft | undefined
+    let upload = false
     try {
       safety.checkHost(request)
       if (request.method === 'OPTIONS' && headers['access-control-allow-origin']) {
@@ -242,6 +269,7 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         throw new StudioError('NOT_FOUND', `No route ${request.method} ${request.path}`)
       }
       const { name, route } = match
+      upload = route.upload === true
       safety.checkOrigin(request, route)
       const principal = await studio.authenticate({
         method: request.method,
@@ -277,9 +305,15 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         params: match.params,
         query,
         headers: rawHeaders,
-        body: route.body ? await readJson(request, bodyLimit) : undefined,
+        body: route.upload ? await uploadContent(request) : route.body ? await readJson(request, bodyLimit) : undefined,
       }
-      if (audit) audit.body = input.body
+      if (audit && !route.upload) audit.body = input.body
+      if (route.download) {
+        const download = (await useCases[name](input, call)) as ArtifactDownload
+        const status = download.partial ? 206 : 200
+        done(status)
+        return { status, headers: downloadHeaders(headers, download), bytes: download.body }
+      }
       if (route.stream === 'sse') {
         const release = safety.reserve('stream', principal)
         try {
@@ -301,9 +335,9 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         }
       }
       const release = name === 'dryRun' ? safety.reserve('preview', principal) : undefined
-      const data = await withTimeout(safety.requestTimeoutMs, call, (c) => useCases[name](input, c)).finally(() =>
-        release?.(),
-      )
+      // An upload takes as long as its bytes take to arrive: the body's size limit bounds it, not the request timeout.
+      const limitMs = route.upload ? undefined : safety.requestTimeoutMs
+      const data = await withTimeout(limitMs, call, (c) => useCases[name](input, c)).finally(() => release?.())
       const status = route.status ?? 200
       // The route's answer names its version (`blob`): it is the entity tag, set here so no framework's own replaces it.
       const blob = route.etag ? (data as { blob?: unknown }).blob : undefined
@@ -329,7 +363,13 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
       const { status, json } = errorResponse(error, requestId, log)
       const retryAfter = isStudioError(error) ? (error.details as { retryAfterS?: unknown } | undefined) : undefined
       if (typeof retryAfter?.retryAfterS === 'number') headers['retry-after'] = String(retryAfter.retryAfterS)
+      const size = isStudioError(error) && error.code === 'RANGE_NOT_SATISFIABLE' ? error.details : undefined
+      if (typeof (size as { size?: unknown } | undefined)?.size === 'number') {
+        headers['content-range'] = `bytes */${(size as { size: number }).size}`
+      }
       Object.assign(headers, safety.errorHeaders(error))
+      // A refused upload may not have been read to its end: the connection is not reused for another request.
+      if (upload) headers['connection'] = 'close'
       done(status)
       const code = isStudioError(error) ? error.code : 'INTERNAL'
       if (audit) await studio.audit.record({ ...audit, status, requestId, code }).catch(auditFailed(log))

@@ -38,6 +38,7 @@ function streamBody(req: IncomingMessage): RequestBody {
       }
       return Buffer.concat(chunks)
     },
+    stream: () => req,
   }
 }
 
@@ -57,6 +58,10 @@ export async function writeNodeResponse(res: ServerResponse, response: StudioRes
     res.end()
     return
   }
+  if ('bytes' in response) {
+    await writeBytes(res, response.bytes)
+    return
+  }
   res.flushHeaders()
   try {
     for await (const text of response.stream) {
@@ -64,6 +69,31 @@ export async function writeNodeResponse(res: ServerResponse, response: StudioRes
       res.write(text)
     }
   } finally {
+    res.end()
+  }
+}
+
+/** Writes a file's bytes as fast as the client reads them (waiting for `drain`), stopping when it goes away. */
+async function writeBytes(res: ServerResponse, bytes: AsyncIterable<Uint8Array>): Promise<void> {
+  const iterator = bytes[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      const next = await iterator.next()
+      if (next.done || res.destroyed) break
+      if (!res.write(next.value)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off('drain', go)
+            res.off('close', go)
+            resolve()
+          }
+          res.on('drain', go)
+          res.on('close', go)
+        })
+      }
+    }
+  } finally {
+    await iterator.return?.()
     res.end()
   }
 }

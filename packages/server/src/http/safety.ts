@@ -168,6 +168,20 @@ export interface RequestSafety {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]']
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
+/** The content types a file upload may be sent with. */
+const UPLOAD_TYPES = new Set([
+  'multipart/form-data',
+  'application/octet-stream',
+  'text/csv',
+  'application/csv',
+  'text/plain',
+  'application/jsonl',
+  'application/x-ndjson',
+  'application/x-jsonlines',
+  'application/json',
+  'application/vnd.apache.parquet',
+  'application/x-parquet',
+])
 const HOST_SYNTAX = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(\d{1,5}))?$/
 
 /** A header value safe to quote in a message: at most 100 characters, control characters dropped. */
@@ -546,6 +560,15 @@ export function createRequestSafety(
       if (SAFE_METHODS.has(request.method.toUpperCase())) return
       const raw = request.header('content-type')
       const type = (raw ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+      if (route.upload) {
+        // A file upload: the file's own content type (checked against the bytes as they stream), or a form. Cross-site
+        // pages are held off by the Origin check, which runs before this one.
+        if (!type || UPLOAD_TYPES.has(type)) return
+        throw new StudioError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Send the file with its content type (${[...UPLOAD_TYPES].join(', ')}) or none, not ${quote(type)}`,
+        )
+      }
       const length = request.header('content-length')
       const hasBody =
         (length !== undefined && length.trim() !== '0') || (request.header('transfer-encoding') ?? '') !== ''
