@@ -70,6 +70,9 @@ export function sampleValue(doc: OpenApiDocument, schema: Schema, key?: string):
     case 'boolean':
       return true
     case 'string': {
+      // The schema's own example first: it fits its pattern (an artifact's UUID), which a value by name may not.
+      const example = (schema['examples'] as unknown[] | undefined)?.[0]
+      if (typeof example === 'string') return example
       if (key !== undefined && key in BY_NAME) return BY_NAME[key]
       if (schema['format'] === 'date-time') return '2030-01-01T00:00:00Z'
       return 'x'.repeat(Math.max(1, (schema['minLength'] as number | undefined) ?? 1))

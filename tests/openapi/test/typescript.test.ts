@@ -30,8 +30,11 @@ function inputsOf(doc: OpenApiDocument, { op }: Operation): CallInputs {
       ;(inputs[p.in] as Record<string, unknown>)[p.name] = sampleValue(doc, schema, p.name)
     }
   }
-  const body = op['requestBody'] as { content: { 'application/json': { schema: Record<string, unknown> } } } | undefined
-  if (body) return { ...inputs, body: sampleValue(doc, body.content['application/json'].schema) }
+  const body = op['requestBody'] as { content: Record<string, { schema: Record<string, unknown> }> } | undefined
+  const json = body?.content['application/json']
+  if (json) return { ...inputs, body: sampleValue(doc, json.schema) }
+  // A file upload's body is the file's bytes: a string of CSV for the types.
+  if (body?.content['application/octet-stream']) return { ...inputs, body: 'id,name\n1,Ada\n' }
   return inputs
 }
 

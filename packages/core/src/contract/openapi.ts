@@ -241,7 +241,12 @@ export function generateOpenApi(options: OpenApiOptions = {}): OpenApiDocument {
             schema: {
               type: 'object',
               required: ['file'],
-              properties: { file: { ...BINARY, description: 'The file; its file name is the default name' } },
+              properties: {
+                name: { type: 'string', description: 'As `?name=`' },
+                description: { type: 'string', description: 'As `?description=`' },
+                file: { ...BINARY, description: 'The file; its file name is the default name' },
+              },
+              additionalProperties: false,
             },
           },
         },

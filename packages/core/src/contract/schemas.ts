@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ARTIFACT_ID_PATTERN } from '../artifacts.ts'
 import { COMPONENT_TYPES } from '../component.ts'
 import { PipelineDocumentSchema } from '../document.ts'
 import { ROLES } from '../routes/route-info.ts'
@@ -452,7 +453,8 @@ export const ArtifactNameSchema = z
 /** An artifact id (a UUID). */
 export const ArtifactIdSchema = z
   .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not an artifact id')
+  .regex(ARTIFACT_ID_PATTERN, 'not an artifact id')
+  .meta({ examples: ['0f8c2b4e-3d1a-4c5b-9e7f-1a2b3c4d5e6f'] })
 
 /** What Spark made of an artifact: its columns, or why it could not read it. */
 export const ArtifactInspectionSchema = z

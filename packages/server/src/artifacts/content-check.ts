@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto'
+import type { ArtifactFormat } from '@sparkle-studio/core'
 import { StudioError } from '@sparkle-studio/core'
 import { MAX_PARQUET_FOOTER_BYTES, PARQUET_MAGIC, parquetDamaged, parseParquetFooter } from './parquet-footer.ts'
-
-/** The file formats an artifact may have. */
-export type ArtifactFormat = 'csv' | 'jsonl' | 'parquet'
 
 /** Options of {@link createContentCheck}. */
 export interface ContentCheckOptions {

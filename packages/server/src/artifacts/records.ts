@@ -1,10 +1,9 @@
 // Artifact metadata in the run store's database: one row per upload, its facts, and what Spark made of it.
-import { StudioError } from '@sparkle-studio/core'
+import { type ArtifactFormat, StudioError } from '@sparkle-studio/core'
 import type { Kysely, Selectable } from 'kysely'
 import type { ApiSchema, ArtifactsTable } from '../auth/tables.ts'
 
-/** A data artifact's format. */
-export type ArtifactFormat = 'csv' | 'jsonl' | 'parquet'
+export type { ArtifactFormat }
 
 /** A column as Spark reads it. */
 export interface ArtifactColumn {

@@ -155,16 +155,9 @@ export class ArtifactService {
    */
   async upload(content: ArtifactContent, options: ArtifactUploadOptions): Promise<ArtifactRecord> {
     const fields = content.fields ?? {}
-    const name = options.name ?? fields['name'] ?? content.filename
-    if (name === undefined) {
-      throw new StudioError(
-        'VALIDATION_FAILED',
-        'name is required: send ?name=<file name> (or a form file part with a file name)',
-        {
-          issues: [{ path: '/query/name', message: 'required', code: 'required' }],
-        },
-      )
-    }
+    const id = randomUUID()
+    // Without a name (no ?name=, no file name in the form), the artifact is named after its id.
+    const name = options.name ?? fields['name'] ?? content.filename ?? `upload-${id.slice(0, 8)}`
     const named = ArtifactNameSchema.safeParse(name)
     if (!named.success) {
       const message = named.error.issues[0]?.message ?? 'not a valid name'
@@ -195,7 +188,6 @@ export class ArtifactService {
       await staged.discard()
       throw error
     }
-    const id = randomUUID()
     const key = await this.#underKey(`sha256:${facts.sha256}`, async () => {
       const committed = await staged.commit()
       await this.#o.records

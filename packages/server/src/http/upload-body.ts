@@ -64,6 +64,8 @@ function formFile(
       headers: { 'content-type': contentType },
       // The file name as sent: one with a path in it is refused (as in ?name=), not silently cut to its last part.
       preservePath: true,
+      // Browsers send UTF-8 names as they are.
+      defParamCharset: 'utf8',
       limits: { files: 1, fields: 10, fieldSize: 4096, parts: 12, headerPairs: 20 },
     })
   } catch (error) {
