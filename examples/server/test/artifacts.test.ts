@@ -361,6 +361,64 @@ describe.each([{ storage: 'local' as const }, { storage: 's3' as const }])(
       expect((await client.listArtifacts({ query: { limit: 500 } })).items.length).toBe(listed)
     }, 120_000)
 
+    it('refuses attacks: a viewer writing, references that escape, reading storage by path, a header in a name', async () => {
+      const before = await stored()
+      const { secret } = await client.createKey({ body: { name: `viewer-${storage}`, role: 'viewer' } })
+      const viewer = createStudioClient({ baseUrl: server.url, token: secret })
+      const csv = new TextEncoder().encode('a,b\n1,2\n')
+      const mine = await client.uploadArtifact({ query: { name: 'mine.csv' }, body: csv, contentType: 'text/csv' })
+      const counted = (await client.listArtifacts({ query: { limit: 500 } })).items.length
+
+      // A viewer reads, and writes nothing.
+      expect(await viewer.getArtifact({ params: { id: mine.id } })).toMatchObject({ id: mine.id })
+      const upload = await viewer
+        .uploadArtifact({ query: { name: 'v.csv' }, body: csv, contentType: 'text/csv' })
+        .catch((e: unknown) => e)
+      expect(upload).toMatchObject({ status: 403, code: 'FORBIDDEN' })
+      const remove = await viewer.deleteArtifact({ params: { id: mine.id } }).catch((e: unknown) => e)
+      expect(remove).toMatchObject({ status: 403, code: 'FORBIDDEN' })
+
+      const reading = (path: unknown) => ({
+        schemaVersion: 2,
+        name: 'attack',
+        nodes: [{ id: 'src', position: { x: 0, y: 0 }, data: { component: 'ingestor/csv@1', config: { path } } }],
+        edges: [],
+      })
+      const refusedCodes = async (path: unknown) => {
+        const answer = await client.dryRun({ body: { document: reading(path) } }).catch((e: unknown) => e)
+        expect(answer).toMatchObject({ status: 422 })
+        return ((answer as ApiValidationError).details as { issues: { code: string }[] }).issues.map((i) => i.code)
+      }
+      // An id that is a path, and one that names nothing.
+      expect(await refusedCodes({ $artifact: '../../../etc/passwd' })).not.toHaveLength(0)
+      expect(await refusedCodes({ $artifact: '00000000-0000-4000-8000-000000000000' })).toEqual(['unknown_artifact'])
+      // The storage's own folders by path: outside the read roots (only the folder Spark reads artifacts in is).
+      for (const path of [join(dir.path, 'artifacts', 'objects'), join(dir.path, 'artifacts', 'staging'), dir.path]) {
+        expect(await refusedCodes(path)).toContain('read_path_not_allowed')
+      }
+      // A name cannot carry a header or a path into the download's Content-Disposition.
+      const header = await client
+        .uploadArtifact({ query: { name: 'x.csv\r\nSet-Cookie: a=b' }, body: csv, contentType: 'text/csv' })
+        .catch((e: unknown) => e)
+      expect(header).toMatchObject({ status: 400 })
+      const quoted = await client.uploadArtifact({
+        query: { name: 'q"uote;é.csv' },
+        body: csv,
+        contentType: 'text/csv',
+      })
+      const download = await client.downloadArtifact({ params: { id: quoted.id } })
+      expect(download.headers.get('content-disposition')).toBe(
+        `attachment; filename="q_uote;_.csv"; filename*=UTF-8''${encodeURIComponent('q"uote;é.csv')}`,
+      )
+      expect(download.headers.get('content-type')).toBe('application/octet-stream')
+      expect(download.headers.get('x-content-type-options')).toBe('nosniff')
+
+      await client.deleteArtifact({ params: { id: quoted.id } })
+      await client.deleteArtifact({ params: { id: mine.id } })
+      expect((await client.listArtifacts({ query: { limit: 500 } })).items.length).toBe(counted - 1)
+      expect(await stored()).toEqual(before)
+    }, 120_000)
+
     it('takes a multipart form with the file and its fields', async () => {
       const form = new FormData()
       form.append('description', 'From a form')
