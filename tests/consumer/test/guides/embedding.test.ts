@@ -226,6 +226,92 @@ describe('guides: embedding, and the browser client against its server', () => {
       expect(stdout).not.toMatch(/UPSTREAM_FAILED|AnalysisException/)
     })
 
+    const UPLOAD = '## Upload sample data and preview on it'
+    /** The id of the newest artifact of that name, as the blocks that take an `artifactId` get it. */
+    const artifactId = (name: string) =>
+      `const artifactId = (await (await import('./studio-client.ts')).client.listArtifacts({ query: { q: '${name}', limit: 1 } })).items[0]?.id ?? ''`
+    /** The CSV the guide's Node script uploads, as it is written there. */
+    const guideCsv = () => {
+      const csv = /^const csv = `([^`]*)`$/m.exec(browser.run(UPLOAD, 2).code)?.[1]
+      expect(csv, 'the upload script writes its CSV as one template literal').toBeDefined()
+      return csv ?? ''
+    }
+    /** An artifact as the API answers it, with the admin key. */
+    const artifactNamed = async (name: string) => {
+      const page = (await api(`/artifacts?q=${encodeURIComponent(name)}&limit=1`)) as {
+        items: { id: string; name: string; size: number; sha256: string; rowCount: number }[]
+      }
+      const artifact = page.items[0]
+      expect(artifact, name).toBeDefined()
+      return artifact as NonNullable<typeof artifact>
+    }
+
+    it('browser guide: the upload module, next to the client module', async () => {
+      const module = browser.run(UPLOAD, 0)
+      expect(ownFileName(module)).toBe('upload-sample.ts')
+      await writeBlock(browser, module, 'upload-sample.ts')
+    })
+
+    it('browser guide: uploads a CSV built in Node with progress, reads its columns and first rows', async () => {
+      const { stdout } = await runBrowserBlock(UPLOAD, 2)
+      const csv = guideCsv()
+      const size = new TextEncoder().encode(csv).length
+      expect(stdout).toContain(`sent ${size} of ${size} bytes`)
+      const artifact = await artifactNamed('orders-sample.csv')
+      expect(stdout).toContain(`orders-sample.csv (${artifact.id}): 4 rows, ${size} bytes`)
+      expect(artifact).toMatchObject({ name: 'orders-sample.csv', size, rowCount: 4 })
+      expect(stdout).toMatch(/^order_id: int, customer_id: string, order_date: date, amount: double, status: string$/m)
+      // The sample: typed values, the quoted comma kept.
+      expect(stdout).toMatch(/order_id: 1001,/)
+      expect(stdout).toMatch(/amount: 12\.5,/)
+      expect(stdout).toContain("customer_id: 'c-chen, jr'")
+      // What the upload stored is the file, byte for byte.
+      const answer = await fetch(`http://127.0.0.1:${port}/api/v1/artifacts/${artifact.id}/download`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(answer.status).toBe(200)
+      expect(await answer.text()).toBe(csv)
+    })
+
+    it("browser guide: the page's file input uploads the picked file and shows its progress", async () => {
+      const picked = 'id,amount\n1,2.5\n2,4\n'
+      const { stdout } = await runBrowserBlock(UPLOAD, 1, {
+        // A file input with a file picked (the change event comes once the listener is there), and a progress bar.
+        picker: `const picker = Object.assign(new EventTarget(), { files: [new File([${JSON.stringify(picked)}], 'picked.csv', { type: 'text/csv' })] }); setTimeout(() => picker.dispatchEvent(new Event('change')))`,
+        progress: "const progress = { set value(v: number) { console.log('progress', v) } }",
+      })
+      expect(stdout).toMatch(/^progress 1$/m)
+      expect(stdout).toMatch(/^picked\.csv: 2 rows/m)
+      expect(stdout).toMatch(/name: 'amount', type: 'double'/)
+      expect(stdout).toMatch(/amount: 2\.5/)
+    })
+
+    it('browser guide: dry-runs a document whose CSV ingestor reads the artifact', async () => {
+      const { stdout } = await runBrowserBlock(UPLOAD, 3, { artifactId: artifactId('orders-sample.csv') })
+      expect(stdout).toMatch(/^orders \[ 1001, 1002, 1003, 1004 \]$/m)
+      expect(stdout).toMatch(/^paid \[ 1001, 1003, 1004 \]$/m)
+    })
+
+    it("browser guide: previews daily-revenue on the artifact through the orders node's previewSample", async () => {
+      const { stdout } = await runBrowserBlock(UPLOAD, 4, { draft, artifactId: artifactId('orders-sample.csv') })
+      // The sums of the upload, not of the sample data the template's path names.
+      expect(stdout).toMatch(/customer_id: 'c-ada',\s+orders: 2,\s+revenue: 112\.5/)
+      expect(stdout).toMatch(/customer_id: 'c-chen, jr',\s+orders: 1,\s+revenue: 3\.1/)
+      expect(stdout).not.toContain('c-bob')
+      // Nothing was saved: the pipeline still reads no artifact, and runs read its path.
+      const saved = (await api('/pipelines/daily-revenue')) as { document: unknown }
+      expect(JSON.stringify(saved.document)).not.toContain('$artifact')
+    })
+
+    it('browser guide: downloads the artifact whole (SHA-256 checked) and by byte range', async () => {
+      const { stdout } = await runBrowserBlock(UPLOAD, 5, { artifactId: artifactId('orders-sample.csv') })
+      const artifact = await artifactNamed('orders-sample.csv')
+      expect(stdout).toMatch(new RegExp(`^orders-sample\\.csv: ${artifact.size} bytes, SHA-256 matches$`, 'm'))
+      const header = guideCsv().split('\n')[0] ?? ''
+      expect(header.length).toBe(45)
+      expect(stdout).toContain(`206 bytes 0-44/${artifact.size} ${JSON.stringify(header)}`)
+    })
+
     it('browser guide: runs daily-revenue and follows it to the end', async () => {
       const buttons = 'const $1 = new EventTarget() // stands for the button; nobody clicks it here'
       const { stdout } = await runBrowserBlock('## Run and follow', 0, {
