@@ -174,6 +174,17 @@ export interface ArtifactsOptions {
    * @default 1 GiB
    */
   readonly maxBytes?: number | undefined
+  /**
+   * A CSV or JSON lines file larger than this is sampled, not read whole, for its columns and first rows: Spark reads
+   * its first `headBytes` only (cut after a line break). Its row count is counted while it uploads, so stays exact.
+   * @default 32 MiB
+   */
+  readonly sampleAboveBytes?: number | undefined
+  /**
+   * How much of a sampled file Spark reads.
+   * @default 8 MiB
+   */
+  readonly headBytes?: number | undefined
 }
 
 /** The storage of the studio's artifacts, and the folder Spark reads them in (inside the policy's read roots). */
@@ -367,6 +378,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     storage: stored.storage,
     maxBytes: options.artifacts?.maxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES,
     headsDir: join(stored.sparkDir, 'heads'),
+    sampleAbove: options.artifacts?.sampleAboveBytes,
+    headBytes: options.artifacts?.headBytes,
     registry,
     policy,
     previewSession,
