@@ -71,15 +71,18 @@ export interface StudioClientOptions {
    * Retries of idempotent calls (GET, PUT, DELETE and routes marked idempotent) after a network failure, a 408 or a
    * 5xx, and after a 429 whose `Retry-After` is at most 5 seconds (waiting it out). A 429 that asks for longer, or says
    * nothing, is thrown at once as an `ApiRateLimitError`: the caller decides whether waiting is worth it. Calls that
-   * are not idempotent are never retried.
+   * are not idempotent are never retried. File uploads and downloads are not retried (a streamed body cannot be sent
+   * twice; a download is a stream the caller reads).
    * @default 2
    */
   readonly retries?: number | undefined
   /**
-   * Per-attempt timeout in milliseconds; `false` for none.
+   * Per-attempt timeout in milliseconds; `false` for none. File uploads and downloads take as long as their bytes do:
+   * cancel them with their `signal`.
    * @default 30000
    */
   readonly timeout?: number | false | undefined
+  /** Hooks around JSON calls (file uploads and downloads go by `fetch` itself: wrap `fetch` to see those). */
   readonly hooks?: StudioClientHooks | undefined
 }
 

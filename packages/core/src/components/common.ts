@@ -29,7 +29,7 @@ export const pathField = (title = 'Path', placeholder = '/data/orders/*.csv') =>
   field(z.string().min(1).max(4096), { title, widget: 'path', placeholder, group: 'Location', order: 0 })
 
 /**
- * The path field of a source that reads files: a path as {@link pathField} takes (the `path` widget, `{{param}}`
+ * The path field of a source that reads files: a path as the sinks' path field takes (the `path` widget, `{{param}}`
  * placeholders allowed), or a reference to an uploaded data artifact, `{ "$artifact": "<uuid>" }`. `compilePipeline`
  * replaces a reference with the artifact's path before `compile` runs (and, in previews, the field with the node's
  * `previewSample`), so `compile` gets a string: read it with `pathOf(config.path)`. Only for what a component reads,

@@ -56,6 +56,9 @@ const declaredTypes: Readonly<Record<string, readonly ArtifactFormat[]>> = {
   'text/csv': ['csv'],
   'application/csv': ['csv'],
   'text/plain': ['csv', 'jsonl'],
+  // What browsers on Windows with Excel installed report for a .csv file: the content decides (an old .xls is binary,
+  // refused as such).
+  'application/vnd.ms-excel': ['csv'],
   'application/jsonl': ['jsonl'],
   'application/x-ndjson': ['jsonl'],
   'application/x-jsonlines': ['jsonl'],

@@ -61,8 +61,11 @@ export interface ArtifactServiceOptions {
   readonly maxBytes: number
   /** A folder inside the policy's read roots where the service writes the heads of large files for Spark to sample. */
   readonly headsDir: string
+  /** The components the inspection compiles with (its ingestors read the files). */
   readonly registry: ComponentRegistry
+  /** The policy inspections compile under: the artifacts' folder is among its read roots. */
   readonly policy: ExecutionPolicy
+  /** What reads files for their columns and first rows: the studio's warm preview session. */
   readonly previewSession: () => Promise<Previewer>
   readonly log: Logger
   /** Above this size a text file's columns are inferred from its first `headBytes` only. @default 32 MiB */

@@ -175,6 +175,7 @@ const UPLOAD_TYPES = new Set([
   'text/csv',
   'application/csv',
   'text/plain',
+  'application/vnd.ms-excel',
   'application/jsonl',
   'application/x-ndjson',
   'application/x-jsonlines',
