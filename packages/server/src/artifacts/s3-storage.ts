@@ -25,10 +25,9 @@ import {
   type ArtifactStorage,
   checkExtension,
   checkRange,
+  drainHashed,
   keyDigest,
-  nextOrAbort,
   objectNotFound,
-  releaseSource,
   type StagedObject,
 } from './storage.ts'
 
@@ -145,8 +144,6 @@ export class S3ArtifactStorage implements ArtifactStorage {
     const Bucket = this.#bucket
     const Key = `${this.#prefix}staging/${randomUUID()}`
     const partSize = this.#partSize
-    const hash = createHash('sha256')
-    let size = 0
     let uploadId: string | undefined
     let putStarted = false
     const parts: CompletedPart[] = []
@@ -197,15 +194,9 @@ export class S3ArtifactStorage implements ArtifactStorage {
       filled = 0
     }
 
-    const it = source[Symbol.asyncIterator]()
-    let ended = false
+    let drained: { readonly size: number; readonly sha256: string }
     try {
-      for (;;) {
-        const next = await nextOrAbort(it, signal)
-        if (next.done) break
-        const chunk = next.value
-        hash.update(chunk)
-        size += chunk.length
+      drained = await drainHashed(source, signal, async (chunk) => {
         let at = 0
         while (at < chunk.length) {
           const n = Math.min(chunk.length - at, partSize - filled)
@@ -214,8 +205,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
           at += n
           if (filled === partSize) await flushPart()
         }
-      }
-      ended = true
+      })
       if (uploadId === undefined) {
         putStarted = true
         await this.#client.send(
@@ -231,7 +221,6 @@ export class S3ArtifactStorage implements ArtifactStorage {
         )
       }
     } catch (e) {
-      if (!ended) releaseSource(it)
       await inflight?.catch(() => {})
       if (uploadId !== undefined) {
         await this.#client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => {})
@@ -241,7 +230,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
       }
       throw e
     }
-    const sha256 = hash.digest('hex')
+    const { size, sha256 } = drained
     let committed: string | undefined
     return {
       size,

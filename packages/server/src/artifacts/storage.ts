@@ -118,6 +118,35 @@ export function releaseSource(it: AsyncIterator<unknown>): void {
   if (done !== undefined) done.catch(() => {})
 }
 
+/**
+ * Reads every chunk of `source` into `write`, hashing (SHA-256) and counting them as they pass; on a failure (of the
+ * source, the signal or `write`) it stops reading the source and rethrows.
+ */
+export async function drainHashed(
+  source: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+  write: (chunk: Uint8Array) => Promise<void>,
+): Promise<{ readonly size: number; readonly sha256: string }> {
+  const it = source[Symbol.asyncIterator]()
+  const hash = createHash('sha256')
+  let size = 0
+  let ended = false
+  try {
+    for (;;) {
+      const next = await nextOrAbort(it, signal)
+      if (next.done) break
+      hash.update(next.value)
+      size += next.value.length
+      await write(next.value)
+    }
+    ended = true
+  } catch (e) {
+    if (!ended) releaseSource(it)
+    throw e
+  }
+  return { size, sha256: hash.digest('hex') }
+}
+
 function isNoEntry(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
 }
@@ -167,32 +196,22 @@ export class LocalArtifactStorage implements ArtifactStorage {
     signal?.throwIfAborted()
     await this.#dirs()
     const path = join(this.#root, 'staging', randomUUID())
-    const hash = createHash('sha256')
-    let size = 0
     const fh = await open(path, 'wx', 0o600)
-    const it = source[Symbol.asyncIterator]()
-    let finished = false
+    let drained: { readonly size: number; readonly sha256: string }
     try {
-      for (;;) {
-        const next = await nextOrAbort(it, signal)
-        if (next.done) break
-        const chunk = next.value
-        hash.update(chunk)
-        size += chunk.length
+      drained = await drainHashed(source, signal, async (chunk) => {
         let written = 0
         while (written < chunk.length) written += (await fh.write(chunk, written)).bytesWritten
         signal?.throwIfAborted()
-      }
-      finished = true
+      })
       await fh.sync()
       await fh.close()
     } catch (e) {
-      if (!finished) releaseSource(it)
       await fh.close().catch(() => {})
       await rm(path, { force: true })
       throw e
     }
-    const sha256 = hash.digest('hex')
+    const { size, sha256 } = drained
     let key: string | undefined
     return {
       size,
