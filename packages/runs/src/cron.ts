@@ -65,3 +65,32 @@ export function parseCron(cron: string, timezone = 'UTC', from: Date = new Date(
 export function cronJob(text: string, timezone: string): Cron {
   return new Cron(text, { timezone, mode: '5-part', paused: true, domAndDow: false })
 }
+
+/**
+ * The next `count` fire times of a cron schedule strictly after `from`: the slots the scheduler enqueues, read
+ * by the same rule (croner, in the schedule's time zone). A local time a daylight-saving change skips fires at the
+ * same wall time shifted by the gap (`0 2 * * *` in Europe/Berlin on 2026-03-29 fires at 03:00+02:00); a local time
+ * that happens twice fires once, at its first occurrence (`30 1 * * *` in America/New_York on 2026-11-01 fires at
+ * 01:30-04:00 only); an hourly schedule fires every hour of real time, so the repeated hour fires twice.
+ *
+ * @throws {@link @sparkle-studio/core!index.ValidationError | ValidationError} as {@link parseCron} does.
+ * @example
+ * ```ts
+ * import { nextFireTimes } from '@sparkle-studio/runs'
+ *
+ * const times = nextFireTimes('0 2 * * *', 'Europe/Berlin', new Date('2026-03-28T12:00:00Z'), 2)
+ * console.log(times.map((t) => t.toISOString())) // ['2026-03-29T01:00:00.000Z', '2026-03-30T00:00:00.000Z']
+ * ```
+ */
+export function nextFireTimes(cron: string, timezone = 'UTC', from: Date = new Date(), count = 5): Date[] {
+  const schedule = parseCron(cron, timezone, from)
+  const times: Date[] = []
+  let after = from
+  while (times.length < count) {
+    const next = schedule.next(after)
+    if (next === null) break
+    times.push(next)
+    after = next
+  }
+  return times
+}

@@ -26,6 +26,7 @@ import {
   type RunPage,
   retryRun,
 } from './run-queries.ts'
+import { listScheduleStates, type ScheduleState } from './schedule-state.ts'
 import type { StoreSchema } from './schema.ts'
 
 export type { RunStoreOptions } from './context.ts'
@@ -186,5 +187,16 @@ export class RunStore {
    */
   cancelBackfill(id: string): Promise<BackfillSummary> {
     return cancelBackfill(contextOf(this), id)
+  }
+
+  /**
+   * How far the scheduler evaluated each schedule it has seen (every one, or those of `pipelines`), by pipeline name,
+   * with the last slot it enqueued a run for and that run's status.
+   */
+  async scheduleStates(
+    options: { readonly pipelines?: readonly string[] | undefined; readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<ScheduleState[]> {
+    checkSignal(options.signal)
+    return listScheduleStates(contextOf(this), options.pipelines)
   }
 }
