@@ -37,7 +37,15 @@ export type { ApiKey, NewApiKey } from './auth/keys.ts'
 export { ApiKeys, hashSecret } from './auth/keys.ts'
 export type { OpenedApiKeys } from './auth/open-keys.ts'
 export { openApiKeys } from './auth/open-keys.ts'
-export type { ApiKeysTable, ApiSchema, ArtifactsTable, AuditLogTable } from './auth/tables.ts'
+export type {
+  ApiKeysTable,
+  ApiSchema,
+  ArtifactsTable,
+  AuditLogTable,
+  WebhookCursorTable,
+  WebhookDeliveriesTable,
+  WebhooksTable,
+} from './auth/tables.ts'
 export { migrateApiTables } from './auth/tables.ts'
 export type { ServerConfig } from './env.ts'
 export { handlerOptions, loadServerConfig, pullRequestProvider, studioOptions } from './env.ts'
@@ -62,5 +70,14 @@ export type { SubmitterConfig } from './submitter.ts'
 export { createSubmitter } from './submitter.ts'
 export type { PipelineTemplate } from './templates.ts'
 export { ensureSampleData, pipelineTemplates, SAMPLE_DAYS, sampleOrders, sampleTemplates } from './templates.ts'
+export type { WebhookFetch } from './webhooks/delivery.ts'
+export type { AttemptResult, Webhook, WebhookDelivery, WebhookDeliveryStatus } from './webhooks/records.ts'
+export type {
+  PipelineEventData,
+  WebhookDispatchOptions,
+  WebhookServiceOptions,
+} from './webhooks/service.ts'
+export { DEFAULT_WEBHOOK_RETRY_DELAYS_MS, WebhookService } from './webhooks/service.ts'
+export { newWebhookSecret, WEBHOOK_SECRET_PREFIX, webhookHeaders, webhookSignature } from './webhooks/signature.ts'
 export type { StudioWorkerOptions } from './worker.ts'
 export { createStudioWorker, listStudioSchedules } from './worker.ts'

@@ -7,6 +7,7 @@ import type { AuditLog } from './auth/audit.ts'
 import type { ApiKeys } from './auth/keys.ts'
 import type { Logger } from './logger.ts'
 import type { PipelineTemplate } from './templates.ts'
+import type { WebhookService } from './webhooks/service.ts'
 
 /** The pieces a studio is made of: what its use cases and its worker work with. */
 export interface StudioParts {
@@ -31,6 +32,8 @@ export interface StudioParts {
   readonly audit: AuditLog
   /** Data artifacts: uploaded files, their metadata and columns, and where Spark reads them. */
   readonly artifacts: ArtifactService
+  /** Webhook subscriptions, their delivery outbox and its dispatcher. */
+  readonly webhooks: WebhookService
   /** What pipelines may do: every save, compile, preview, run and backfill of the studio is held to it (frozen). */
   readonly policy: ExecutionPolicy
   /** Spark, found on first use; the error says what is missing. */

@@ -50,6 +50,7 @@ import { frozenPolicy, savePolicyIssues, studioDefaultPolicy, underPolicy } from
 import type { Authenticate } from './principal.ts'
 import { createSubmitter } from './submitter.ts'
 import { type PipelineTemplate, sampleTemplates } from './templates.ts'
+import { type WebhookDispatchOptions, WebhookService } from './webhooks/service.ts'
 
 /** Options of {@link createStudio}. Only `dataDir` is required: everything else has an embedded default. */
 export interface StudioOptions {
@@ -149,6 +150,12 @@ export interface StudioOptions {
   readonly policy?: ExecutionPolicy | undefined
   /** Data artifacts (uploaded files): where they are stored and how large they may be. */
   readonly artifacts?: ArtifactsOptions | undefined
+  /**
+   * Webhooks: whether this process sends deliveries (and reads ended runs for them), the waits between attempts and
+   * the time one attempt may take. Receiver URLs are called from this process: subscriptions are for admins only.
+   * @default { dispatch: true, retryDelaysMs: DEFAULT_WEBHOOK_RETRY_DELAYS_MS, timeoutMs: 10_000 }
+   */
+  readonly webhooks?: WebhookDispatchOptions | undefined
 }
 
 /** The largest upload by default: 1 GiB. */
@@ -230,7 +237,10 @@ export interface Studio extends StudioParts {
   readonly api: StudioApi
   /** Identifies HTTP callers (see {@link StudioOptions.authenticate}). */
   readonly authenticate: Authenticate
-  /** Stops the preview driver and closes the repository and the database. Runs in progress are not touched. */
+  /**
+   * Stops the webhook dispatcher and the preview driver and closes the repository and the database. Runs in progress
+   * are not touched.
+   */
   close(): Promise<void>
 }
 
@@ -386,6 +396,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     log,
   })
 
+  const webhooks = new WebhookService({ ...options.webhooks, db: apiDb, runs: new RunStore({ db: database.db }), log })
+
   const parts: StudioParts = {
     registry,
     pipelines,
@@ -399,6 +411,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     keys,
     audit: new AuditLog(apiDb),
     artifacts,
+    webhooks,
     policy,
     sparkRuntime,
     sparkCheck,
@@ -417,6 +430,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
       })
     },
   }
+  webhooks.start()
   let closing: Promise<void> | undefined
   return Object.freeze({
     ...parts,
@@ -428,6 +442,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     }),
     close() {
       closing ??= (async () => {
+        await webhooks.stop()
         await session?.close()
         await stored.storage.close()
         await pipelines.close()

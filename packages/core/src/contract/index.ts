@@ -1,7 +1,7 @@
 // The route table's facts (method, path, role, ...) live in the zod-free `@sparkle-studio/core/routes`; the names a
 // contract user needs with them are re-exported here.
-export type { HttpMethod, Role, RouteInfo, RouteName } from '../routes/index.ts'
-export { buildPath, isIdempotent, ROLES, routes } from '../routes/index.ts'
+export type { HttpMethod, Role, RouteInfo, RouteName, WebhookEventType } from '../routes/index.ts'
+export { buildPath, isIdempotent, ROLES, routes, WEBHOOK_EVENT_TYPES, webhookUrlProblem } from '../routes/index.ts'
 export type { OpenApiDocument, OpenApiOptions } from './openapi.ts'
 export { generateOpenApi } from './openapi.ts'
 export type {
@@ -44,6 +44,7 @@ export {
   ComponentTypeSchema,
   ConfigValidationResultSchema,
   CreatedApiKeySchema,
+  CreatedWebhookSchema,
   DateTimeSchema,
   DryRunResultSchema,
   ExecutionPlanSchema,
@@ -71,4 +72,9 @@ export {
   SaveResultSchema,
   SparkConfRuleSchema,
   TemplateSchema,
+  WebhookDeliveryPageSchema,
+  WebhookDeliverySchema,
+  WebhookEventTypeSchema,
+  WebhookSchema,
+  WebhookUrlSchema,
 } from './schemas.ts'

@@ -75,6 +75,7 @@ const TAGS: Readonly<Record<string, string>> = {
   git: 'The repository: status, branches, commits, pull, push, pull requests',
   access: 'API keys and the audit log (admins)',
   artifacts: 'Data artifacts: uploaded CSV, JSON lines and Parquet files to preview pipelines on',
+  webhooks: 'Webhook subscriptions (admins): signed event deliveries to receiver URLs, and the delivery log',
 }
 
 function jsonSchema(schema: z.ZodType, defs: Record<string, unknown>, io: 'input' | 'output'): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { type RouteName, routes } from '../routes/routes.ts'
+import { WEBHOOK_EVENT_TYPES } from '../routes/webhooks.ts'
 import { type AnyRoute, defineRoute } from './route.ts'
 import {
   ApiKeySchema,
@@ -20,6 +21,7 @@ import {
   ComponentTypeSchema,
   ConfigValidationResultSchema,
   CreatedApiKeySchema,
+  CreatedWebhookSchema,
   DateTimeSchema,
   DryRunResultSchema,
   ExecutionPlanSchema,
@@ -44,6 +46,10 @@ import {
   RunStatusSchema,
   SaveResultSchema,
   TemplateSchema,
+  WebhookDeliveryPageSchema,
+  WebhookEventTypeSchema,
+  WebhookSchema,
+  WebhookUrlSchema,
 } from './schemas.ts'
 
 const nameParams = z.strictObject({ name: PipelineNameSchema.meta({ examples: ['orders'] }) })
@@ -619,6 +625,45 @@ export const api = {
     }),
     response: AuditPageSchema,
     errors: [],
+  }),
+  createWebhook: defineRoute(routes.createWebhook, {
+    summary: 'Subscribe a receiver URL to events; the signing secret is in this answer only',
+    description:
+      'The server POSTs each event to the URL (called from the server: use a URL the server may reach) as `{ type, timestamp, data }`, signed as the Standard Webhooks specification says (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` with the secret). A non-2xx answer is retried with backoff; 410 Gone disables the subscription.',
+    tag: 'webhooks',
+    body: z.strictObject({
+      url: WebhookUrlSchema,
+      events: z.array(WebhookEventTypeSchema).min(1).max(WEBHOOK_EVENT_TYPES.length),
+      description: z.string().max(500).optional(),
+    }),
+    response: CreatedWebhookSchema,
+    status: 201,
+    errors: ['VALIDATION_FAILED'],
+  }),
+  listWebhooks: defineRoute(routes.listWebhooks, {
+    summary: 'Webhook subscriptions, without their secrets',
+    tag: 'webhooks',
+    response: z.array(WebhookSchema),
+    errors: [],
+  }),
+  deleteWebhook: defineRoute(routes.deleteWebhook, {
+    summary: 'Delete a webhook subscription: nothing more is sent to it, pending deliveries included',
+    tag: 'webhooks',
+    params: idParams,
+    response: WebhookSchema,
+    errors: ['NOT_FOUND'],
+  }),
+  listWebhookDeliveries: defineRoute(routes.listWebhookDeliveries, {
+    summary: "A subscription's deliveries, newest first: status, attempts, the last answer and the next attempt",
+    tag: 'webhooks',
+    params: idParams,
+    query: z.strictObject({
+      status: z.enum(['pending', 'succeeded', 'failed']).optional(),
+      limit: intQuery(1, 500).optional(),
+      cursor: z.string().max(500).optional(),
+    }),
+    response: WebhookDeliveryPageSchema,
+    errors: ['NOT_FOUND'],
   }),
 } as const satisfies { readonly [K in RouteName]: AnyRoute & { readonly name: K } }
 

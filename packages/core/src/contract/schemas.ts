@@ -4,6 +4,7 @@ import { COMPONENT_TYPES } from '../component.ts'
 import { PipelineDocumentSchema } from '../document.ts'
 import { ROLES } from '../routes/route-info.ts'
 import { RUN_STATUSES } from '../routes/run-events.ts'
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX_LENGTH, webhookUrlProblem } from '../routes/webhooks.ts'
 import { PIPELINE_NAME_PATTERN } from '../validation-issue.ts'
 
 /**
@@ -508,3 +509,71 @@ export const ArtifactSampleSchema = z
 
 /** The answer to a refused delete: the pipelines that still read the artifact. */
 export const ArtifactInUseSchema = z.object({ pipelines: z.array(z.string()) })
+
+/** A webhook event type (see `WEBHOOK_EVENT_TYPES` in `@sparkle-studio/core/routes`). */
+export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES)
+
+/** A webhook receiver URL: absolute `http:` or `https:`, no credentials, no fragment (see `webhookUrlProblem`). */
+export const WebhookUrlSchema = z
+  .string()
+  .max(WEBHOOK_URL_MAX_LENGTH)
+  .superRefine((url, ctx) => {
+    const problem = webhookUrlProblem(url)
+    if (problem) ctx.addIssue({ code: 'custom', message: `url ${problem}` })
+  })
+  .meta({ examples: ['https://hooks.example.com/sparkle'] })
+
+/** A webhook subscription as the API shows it: never its signing secret. */
+export const WebhookSchema = z
+  .object({
+    id: z.string(),
+    url: z.string().meta({ description: 'Where deliveries are POSTed (called from the server)' }),
+    events: z.array(WebhookEventTypeSchema),
+    description: z.string().optional(),
+    createdBy: z.string().meta({ description: 'Id of the principal who created the subscription' }),
+    createdAt: DateTimeSchema,
+    disabledAt: DateTimeSchema.optional().meta({
+      description: 'When the receiver answered 410 Gone: nothing more is delivered (absent: active)',
+    }),
+  })
+  .meta({ id: 'Webhook' })
+
+/** A new webhook subscription with its signing secret: the only answer that ever holds the secret. */
+export const CreatedWebhookSchema = z
+  .object({
+    webhook: WebhookSchema,
+    secret: z.string().meta({
+      description:
+        'The signing secret (`whsec_` + base64), shown this once: verify each delivery with it as the Standard Webhooks specification says',
+    }),
+  })
+  .meta({ id: 'CreatedWebhook' })
+
+/** One event sent (or to be sent) to one subscription, with how its last attempt went. */
+export const WebhookDeliverySchema = z
+  .object({
+    id: z.string(),
+    eventId: z.string().meta({ description: 'The `webhook-id` header: the same on every attempt, for deduplication' }),
+    type: WebhookEventTypeSchema,
+    payload: z.record(z.string(), z.unknown()).meta({ description: 'The body sent: `{ type, timestamp, data }`' }),
+    status: z.enum(['pending', 'succeeded', 'failed']).meta({
+      description:
+        '`pending`: waiting for its next attempt; `succeeded`: a 2xx answer; `failed`: attempts used up, 410 Gone, or the subscription disabled',
+    }),
+    attempts: z.number().int(),
+    nextAttemptAt: DateTimeSchema.optional().meta({ description: 'When the next attempt is due (pending only)' }),
+    lastStatusCode: z.number().int().optional().meta({ description: "The HTTP status of the last attempt's answer" }),
+    lastResponse: z.string().optional().meta({ description: "The first 2 KB of the last answer's body" }),
+    lastError: z
+      .string()
+      .optional()
+      .meta({ description: 'Why the last attempt got no answer (timeout, refused, ...)' }),
+    createdAt: DateTimeSchema,
+    deliveredAt: DateTimeSchema.optional(),
+  })
+  .meta({ id: 'WebhookDelivery' })
+
+/** A page of deliveries, newest first, with the cursor of the next page. */
+export const WebhookDeliveryPageSchema = z
+  .object({ items: z.array(WebhookDeliverySchema), nextCursor: z.string().optional() })
+  .meta({ id: 'WebhookDeliveryPage' })

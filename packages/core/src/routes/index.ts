@@ -28,3 +28,5 @@ export {
   RUN_STREAM_EVENT_NAMES,
   toRunStreamEvent,
 } from './run-events.ts'
+export type { WebhookEventType } from './webhooks.ts'
+export { WEBHOOK_EVENT_TYPES, WEBHOOK_URL_MAX_LENGTH, webhookUrlProblem } from './webhooks.ts'

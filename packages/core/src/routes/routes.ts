@@ -118,6 +118,12 @@ export const routes = defineRoutes({
   listKeys: { method: 'GET', path: '/keys', role: 'admin' },
   revokeKey: { method: 'DELETE', path: '/keys/{id}', role: 'admin' },
   listAudit: { method: 'GET', path: '/audit', role: 'admin' },
+
+  // Webhooks: the server POSTs signed events to the receiver URLs admins subscribe.
+  createWebhook: { method: 'POST', path: '/webhooks', role: 'admin' },
+  listWebhooks: { method: 'GET', path: '/webhooks', role: 'admin' },
+  deleteWebhook: { method: 'DELETE', path: '/webhooks/{id}', role: 'admin' },
+  listWebhookDeliveries: { method: 'GET', path: '/webhooks/{id}/deliveries', role: 'admin' },
 })
 
 /** The route table's type: route name to {@link RouteInfo}, with literal methods and paths. */

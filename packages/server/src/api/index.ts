@@ -12,6 +12,7 @@ import { healthUseCase } from './health.ts'
 import { pipelineUseCases } from './pipelines.ts'
 import { policyUseCase } from './policy.ts'
 import type { StudioApi, UseCases } from './types.ts'
+import { webhookUseCases } from './webhooks.ts'
 
 /**
  * Checks that the caller holds the role the route declares.
@@ -42,6 +43,7 @@ export function createStudioApi(parts: StudioParts): StudioApi {
     ...gitUseCases(parts),
     ...accessUseCases(parts),
     ...artifactUseCases(parts),
+    ...webhookUseCases(parts),
   }
   const guarded: Record<string, unknown> = {}
   for (const [name, useCase] of Object.entries(cases) as [RouteName, (input: unknown, call: Call) => unknown][]) {

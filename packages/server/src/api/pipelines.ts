@@ -72,9 +72,12 @@ function maskPaths<T>(value: T, dataDir: string): T {
 
 /** Pipelines in git: templates, list, create, read, save, delete, export, history, diff, validation and plans. */
 export function pipelineUseCases(
-  parts: Pick<StudioParts, 'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir' | 'policy' | 'artifacts'>,
+  parts: Pick<
+    StudioParts,
+    'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir' | 'policy' | 'artifacts' | 'webhooks'
+  >,
 ): PipelineCases {
-  const { registry, pipelines, templates, log, dataDir, policy } = parts
+  const { registry, pipelines, templates, log, dataDir, policy, webhooks } = parts
   return {
     // Templates carry the server's sample and output folders as param defaults: shown as `<data>/…`, never absolute.
     listTemplates: async () => templates.map((t) => maskPaths(t, dataDir)) as never,
@@ -105,6 +108,13 @@ export function pipelineUseCases(
         message: body.message ?? `Create ${body.name}${body.template ? ` from template ${body.template}` : ''}`,
         author: authorOf(principal),
         signal,
+      })
+      await webhooks.emitPipeline('pipeline.saved', {
+        pipeline: body.name,
+        revision: saved.commit,
+        blob: saved.blob ?? undefined,
+        created: true,
+        by: principal.id,
       })
       return { name: body.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
     },
@@ -143,6 +153,14 @@ export function pipelineUseCases(
           author: authorOf(principal),
           signal,
         })
+        await webhooks.emitPipeline('pipeline.saved', {
+          pipeline: params.name,
+          revision: saved.commit,
+          blob: saved.blob ?? undefined,
+          // A forced save does not say whether the pipeline existed.
+          created: expected === null ? true : expected === undefined ? undefined : false,
+          by: principal.id,
+        })
         return { name: params.name, revision: saved.commit, blob: saved.blob ?? '', commit: commitDto(saved) }
       } catch (error) {
         if (blind && hasErrorCode(error, 'CONFLICT') && (error.details as { currentBlob?: unknown })?.currentBlob) {
@@ -167,6 +185,11 @@ export function pipelineUseCases(
         message: `Delete ${params.name}`,
         author: authorOf(principal),
         signal,
+      })
+      await webhooks.emitPipeline('pipeline.deleted', {
+        pipeline: params.name,
+        revision: result.commit,
+        by: principal.id,
       })
       return { name: params.name, commit: result.commit }
     },

@@ -59,11 +59,59 @@ export interface ArtifactsTable {
   created_at: ColumnType<Date, Date | string | undefined, never>
 }
 
+/**
+ * The `webhooks` table: one row per subscription. `secret` is the signing secret as is (`whsec_` + base64): it signs
+ * every delivery, so it cannot be kept only hashed as API keys are; it is never answered after creation nor logged.
+ */
+export interface WebhooksTable {
+  id: string
+  url: string
+  /** The event types subscribed to (JSON array). */
+  events: ColumnType<string[], string, string>
+  description: string | null
+  secret: string
+  created_by: string
+  created_at: ColumnType<Date, Date | string | undefined, never>
+  /** When the receiver answered 410 Gone. */
+  disabled_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** The `webhook_deliveries` table: the outbox of events per subscription, and how each attempt went. */
+export interface WebhookDeliveriesTable {
+  id: string
+  /** Insertion order, for keyset pagination. */
+  seq: Generated<string>
+  webhook_id: string
+  /** The `webhook-id` header, unique per subscription. */
+  event_id: string
+  type: string
+  /** The JSON body sent, as text: signed and sent byte for byte on every attempt. */
+  payload: string
+  status: ColumnType<string, string | undefined, string>
+  attempts: ColumnType<number, number | undefined, number>
+  next_attempt_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  last_status_code: ColumnType<number | null, number | null | undefined, number | null>
+  last_response: ColumnType<string | null, string | null | undefined, string | null>
+  last_error: ColumnType<string | null, string | null | undefined, string | null>
+  created_at: ColumnType<Date, Date | string | undefined, never>
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** The `webhook_cursor` table: how far the dispatcher has turned run events into deliveries. */
+export interface WebhookCursorTable {
+  name: string
+  /** The id of the last `run_events` row read for good. */
+  last_event_id: ColumnType<string, string | number, string | number>
+}
+
 /** The API's tables. */
 export interface ApiSchema {
   api_keys: ApiKeysTable
   audit_log: AuditLogTable
   artifacts: ArtifactsTable
+  webhooks: WebhooksTable
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_cursor: WebhookCursorTable
 }
 
 const migrations: Record<string, Migration> = {
@@ -131,6 +179,59 @@ const migrations: Record<string, Migration> = {
       ]) {
         await sql.raw(statement).execute(db)
       }
+    },
+  },
+  '0003_webhooks': {
+    async up(db) {
+      for (const statement of [
+        `CREATE TABLE webhooks (
+          id text PRIMARY KEY,
+          url text NOT NULL,
+          events jsonb NOT NULL,
+          description text,
+          secret text NOT NULL,
+          created_by text NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          disabled_at timestamptz
+        )`,
+        `CREATE TABLE webhook_deliveries (
+          id text PRIMARY KEY,
+          seq bigserial NOT NULL UNIQUE,
+          webhook_id text NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+          event_id text NOT NULL,
+          type text NOT NULL,
+          payload text NOT NULL,
+          status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
+          attempts integer NOT NULL DEFAULT 0,
+          next_attempt_at timestamptz,
+          last_status_code integer,
+          last_response text,
+          last_error text,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          delivered_at timestamptz,
+          UNIQUE (webhook_id, event_id)
+        )`,
+        `CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`,
+        `CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq)`,
+        `CREATE TABLE webhook_cursor (
+          name text PRIMARY KEY,
+          last_event_id bigint NOT NULL
+        )`,
+      ]) {
+        await sql.raw(statement).execute(db)
+      }
+      // Subscriptions hear of runs that end from now on: the run events already there are not replayed. (The run
+      // store's tables may not exist yet, e.g. under `openApiKeys` on a new database: then there is none.)
+      const { rows } = await sql<{ present: boolean }>`SELECT to_regclass('run_events') IS NOT NULL AS present`.execute(
+        db,
+      )
+      await sql
+        .raw(
+          rows[0]?.present
+            ? `INSERT INTO webhook_cursor (name, last_event_id) SELECT 'run_events', COALESCE(max(id), 0) FROM run_events`
+            : `INSERT INTO webhook_cursor (name, last_event_id) VALUES ('run_events', 0)`,
+        )
+        .execute(db)
     },
   },
 }
