@@ -9,6 +9,7 @@ import {
   createStudioWorker,
   handlerOptions,
   loadServerConfig,
+  studioMetricsHandler,
   studioOptions,
   studioRouter,
 } from '@sparkle-studio/server'
@@ -35,7 +36,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config = loadServerConfig(env)
   const log = createLogger({ level: config.logLevel, secrets: Object.values(config.secrets) })
-  const studio = await createStudio({ ...studioOptions(config), logger: log })
+  const studio = await createStudio({ ...studioOptions(config), logger: log, metrics: { processMetrics: true } })
   const worker =
     config.worker === 'embedded'
       ? await createStudioWorker(studio, { concurrency: config.workerConcurrency })
@@ -47,6 +48,8 @@ export async function startServer(
   // The API sets its own entity tags (a pipeline's blob id); Express's body hash would name no version the API knows.
   app.set('etag', false)
   app.use('/api/v1', studioRouter(studio, handlerOptions(config)))
+  // Prometheus metrics, never anonymous: SPARKLE_METRICS_TOKEN (when set) or any API key or JWT as the bearer token.
+  app.all('/metrics', studioMetricsHandler(studio, { token: config.metricsToken }))
   // The docs page and the OpenAPI document are public (they describe the API, they hold no data), with a CSP that
   // lets only the page's own assets run.
   app.use(

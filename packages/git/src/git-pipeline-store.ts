@@ -1,4 +1,4 @@
-import { StudioError } from '@sparkle-studio/core'
+import { hasErrorCode, StudioError } from '@sparkle-studio/core'
 import { assertExpected } from './expected.ts'
 import type { CommitObject } from './git-objects.ts'
 import { historyPaging, type PipelineHistoryEntry, readHistory } from './history.ts'
@@ -37,6 +37,9 @@ import {
 import type {
   ExportResult,
   GitPipelineStoreOptions,
+  GitWriteListener,
+  GitWriteOperation,
+  GitWriteOutcome,
   HistoryOptions,
   ListOptions,
   PipelineDiff,
@@ -86,6 +89,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
   readonly #remote: string
   readonly #maxBytes: number
   readonly #lister: PipelineLister
+  readonly #onWrite: GitWriteListener | undefined
 
   private constructor(repo: GitRepository, branchRef: string, options: GitPipelineStoreOptions<T>) {
     this.#repo = repo
@@ -95,6 +99,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     this.#remote = options.remote ?? 'origin'
     this.#maxBytes = options.maxDocumentBytes ?? 1024 * 1024
     this.#lister = new PipelineLister(repo)
+    this.#onWrite = options.onWrite
   }
 
   /**
@@ -255,10 +260,30 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     return { ref, author, message, expected: options.expected, allowCreate: ref === this.#branchRef }
   }
 
-  /** Makes one write through the one write primitive. */
-  #write(ctx: WriteContext, edits: readonly PipelineEdit[], signal: AbortSignal | undefined): Promise<WriteOutcome> {
+  /** Makes one write through the one write primitive, and tells `onWrite` how long it took and how it ended. */
+  async #write(
+    operation: GitWriteOperation,
+    ctx: WriteContext,
+    edits: readonly PipelineEdit[],
+    signal: AbortSignal | undefined,
+  ): Promise<WriteOutcome> {
     const { ref, author, message, allowCreate } = ctx
-    return writeChanges(this.#repo, { ref, edits, message, author, allowCreate, signal })
+    const started = performance.now()
+    const told = (outcome: GitWriteOutcome) => {
+      try {
+        this.#onWrite?.({ operation, outcome, durationMs: performance.now() - started })
+      } catch {
+        // A listener's failure is its own: the write is done (or failed) either way.
+      }
+    }
+    try {
+      const outcome = await writeChanges(this.#repo, { ref, edits, message, author, allowCreate, signal })
+      told(outcome.changed ? 'committed' : 'unchanged')
+      return outcome
+    } catch (error) {
+      told(hasErrorCode(error, 'CONFLICT') ? 'conflict' : 'failed')
+      throw error
+    }
   }
 
   /** Checks and serializes a document; throws before anything is written. */
@@ -281,7 +306,12 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     assertPipelineName(name)
     const ctx = this.#writeContext(options, `Save pipeline ${name}`)
     const text = await this.#prepare(name, document)
-    const outcome = await this.#write(ctx, [{ kind: 'put', name, text, expected: ctx.expected }], options.signal)
+    const outcome = await this.#write(
+      'save',
+      ctx,
+      [{ kind: 'put', name, text, expected: ctx.expected }],
+      options.signal,
+    )
     return writeResult(name, outcome)
   }
 
@@ -314,7 +344,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
         return { kind: 'put', name, text: await this.#prepare(name, document), expected }
       }),
     )
-    const outcome = await this.#write(ctx, edits, options.signal)
+    const outcome = await this.#write('commit', ctx, edits, options.signal)
     return { ...outcome.summary, changed: outcome.changed, blobs: Object.fromEntries(outcome.blobs) }
   }
 
@@ -328,7 +358,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     assertPipelineName(name)
     const ctx = this.#writeContext(options, `Delete pipeline ${name}`)
     const edit: PipelineEdit = { kind: 'delete', name, expected: ctx.expected }
-    const outcome = await this.#write({ ...ctx, allowCreate: false }, [edit], options.signal)
+    const outcome = await this.#write('delete', { ...ctx, allowCreate: false }, [edit], options.signal)
     return writeResult(name, outcome)
   }
 
@@ -346,7 +376,7 @@ export class GitPipelineStore<T extends object = PipelineDocumentLike> {
     if (from === to) throw new StudioError('BAD_REQUEST', `cannot rename "${from}" to itself`, { name: from })
     const ctx = this.#writeContext(options, `Rename pipeline ${from} to ${to}`)
     const edit: PipelineEdit = { kind: 'rename', from, to, expected: ctx.expected }
-    const outcome = await this.#write({ ...ctx, allowCreate: false }, [edit], options.signal)
+    const outcome = await this.#write('rename', { ...ctx, allowCreate: false }, [edit], options.signal)
     return writeResult(to, outcome)
   }
 

@@ -39,6 +39,10 @@ export type { BranchInfo, BranchStatus, PullOptions, PullResult, PushOptions, Pu
 export type {
   ExportResult,
   GitPipelineStoreOptions,
+  GitWriteEvent,
+  GitWriteListener,
+  GitWriteOperation,
+  GitWriteOutcome,
   HistoryOptions,
   ListOptions,
   PipelineDiff,

@@ -40,9 +40,43 @@ export interface GitPipelineStoreOptions<T> {
    * ```
    */
   readonly onGitProcess?: GitProcessListener | undefined
+  /**
+   * Told when each write (save, commit, delete, rename) ends, with how long it took under the repository's write lock
+   * and how it ended, e.g. to time saves in a metrics registry. A listener that throws does not fail the write.
+   *
+   * @example
+   * ```ts
+   * import { GitPipelineStore } from '@sparkle-studio/git'
+   *
+   * const store = await GitPipelineStore.open({
+   *   repo: '/srv/pipelines.git',
+   *   onWrite: ({ operation, outcome, durationMs }) => console.log(operation, outcome, durationMs),
+   * })
+   * ```
+   */
+  readonly onWrite?: GitWriteListener | undefined
   /** Cancels opening. */
   readonly signal?: AbortSignal | undefined
 }
+
+/** What a write was: one of the store's write methods. */
+export type GitWriteOperation = 'save' | 'commit' | 'delete' | 'rename'
+
+/**
+ * How a write ended: a new commit, nothing to change (no commit), a stale `expected` (`CONFLICT`), or another error.
+ */
+export type GitWriteOutcome = 'committed' | 'unchanged' | 'conflict' | 'failed'
+
+/** What {@link GitPipelineStoreOptions.onWrite} is told of one write. */
+export interface GitWriteEvent {
+  readonly operation: GitWriteOperation
+  readonly outcome: GitWriteOutcome
+  /** From asking for the write lock to the branch update (or the error), in milliseconds. */
+  readonly durationMs: number
+}
+
+/** Told of each write of a {@link GitPipelineStore} when it ends (see {@link GitPipelineStoreOptions.onWrite}). */
+export type GitWriteListener = (event: GitWriteEvent) => void
 
 /** Where to read: a branch name, a full ref name (`refs/tags/v1`) or a full commit id. */
 export interface ReadOptions {

@@ -89,6 +89,11 @@ const EnvSchema = z.object({
   SPARKLE_MAX_PREVIEWS_PER_CALLER: z.coerce.number().int().min(1).default(SAFETY_DEFAULTS.maxPreviewsPerCaller),
   SPARKLE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(SAFETY_DEFAULTS.requestTimeoutMs),
   SPARKLE_ADMIN_KEY: z.string().min(32, 'at least 32 characters').startsWith('sk_', 'must start with sk_').optional(),
+  SPARKLE_METRICS_TOKEN: z
+    .string()
+    .min(32, 'at least 32 characters')
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
   SPARKLE_JWT_JWKS_URL: z.string().url().optional(),
   SPARKLE_JWT_PUBLIC_KEY: z.string().optional(),
   SPARKLE_JWT_ISSUER: z.string().optional(),
@@ -173,6 +178,11 @@ export interface ServerConfig {
   readonly policy: ExecutionPolicy
   /** Where data artifacts are stored, and the largest upload. */
   readonly artifacts: ArtifactsOptions
+  /**
+   * A bearer token that may read `GET /metrics` besides API keys and JWTs (`SPARKLE_METRICS_TOKEN`, at least 32
+   * characters), for Prometheus; without it, scrapes need an API key or a JWT.
+   */
+  readonly metricsToken: string | undefined
 }
 
 /** A root as the policy takes it: URIs (`s3a://bucket/raw/`) as they are, local paths made absolute. */
@@ -274,7 +284,8 @@ function artifactsOf(e: z.output<typeof EnvSchema>, dataDir: string): ArtifactsO
  * `SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` (minutes), the artifact storage's
  * `SPARKLE_ARTIFACTS_MAX_BYTES` (`1gb`), `SPARKLE_ARTIFACTS_DIR`, `SPARKLE_ARTIFACTS_S3_BUCKET`,
  * `SPARKLE_ARTIFACTS_S3_PREFIX`, `SPARKLE_ARTIFACTS_S3_ENDPOINT`, `SPARKLE_ARTIFACTS_S3_REGION` (S3 credentials come
- * from the AWS SDK's own environment variables), and every `SPARKLE_SECRET_<NAME>`.
+ * from the AWS SDK's own environment variables), `SPARKLE_METRICS_TOKEN` (a bearer token for `GET /metrics`), and
+ * every `SPARKLE_SECRET_<NAME>`.
  * @throws StudioError `BAD_REQUEST` listing every invalid variable (never their values).
  */
 export function loadServerConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
@@ -333,6 +344,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     authentication: authenticationOf(e),
     policy: policyOf(e, dataDir),
     artifacts: artifactsOf(e, dataDir),
+    metricsToken: e.SPARKLE_METRICS_TOKEN,
   })
 }
 

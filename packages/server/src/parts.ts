@@ -6,6 +6,7 @@ import type { ArtifactService } from './artifacts/service.ts'
 import type { AuditLog } from './auth/audit.ts'
 import type { ApiKeys } from './auth/keys.ts'
 import type { Logger } from './logger.ts'
+import type { StudioMetrics } from './metrics/studio-metrics.ts'
 import type { PipelineTemplate } from './templates.ts'
 import type { WebhookService } from './webhooks/service.ts'
 
@@ -47,6 +48,8 @@ export interface StudioParts {
   previewSession(): Promise<Previewer>
   /** The submitter runs go to (the worker's; the API reads run logs through it). */
   submitter(): Promise<Submitter>
+  /** The studio's Prometheus metrics (its own registry): what `GET /metrics` answers, and the hooks that observe. */
+  readonly metrics: StudioMetrics
   /** Compiles a run's pipeline at its revision with its params, under the policy: what the worker submits. */
   resolvePlan(run: Run, options?: { readonly signal?: AbortSignal | undefined }): Promise<ExecutionPlan>
 }

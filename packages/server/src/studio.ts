@@ -45,6 +45,7 @@ import { createJwtAuthenticator, type JwtAuthenticatorOptions } from './auth/jwt
 import { ApiKeys } from './auth/keys.ts'
 import { type ApiSchema, migrateApiTables } from './auth/tables.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { createStudioMetrics, type MetricsOptions } from './metrics/studio-metrics.ts'
 import type { StudioParts } from './parts.ts'
 import { frozenPolicy, savePolicyIssues, studioDefaultPolicy, underPolicy } from './policy.ts'
 import type { Authenticate } from './principal.ts'
@@ -156,6 +157,8 @@ export interface StudioOptions {
    * @default { dispatch: true, retryDelaysMs: DEFAULT_WEBHOOK_RETRY_DELAYS_MS, timeoutMs: 10_000 }
    */
   readonly webhooks?: WebhookDispatchOptions | undefined
+  /** Prometheus metrics: always kept (serve them with {@link studioMetricsHandler}); the process's own on request. */
+  readonly metrics?: MetricsOptions | undefined
 }
 
 /** The largest upload by default: 1 GiB. */
@@ -320,6 +323,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     else await initRepository(repoDir, { initialBranch: branch })
     log.info('pipelines repository created', { repo: repoDir })
   }
+  const metrics = createStudioMetrics({ ...options.metrics, log })
   const pipelines = await GitPipelineStore.open<PipelineDocument>({
     repo: repoDir,
     branch,
@@ -327,11 +331,13 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     ...(repo.identity ? { author: repo.identity, committer: repo.identity } : {}),
     ...(repo.remote ? { remote: 'origin' } : {}),
     ...(repo.onGitProcess ? { onGitProcess: repo.onGitProcess } : {}),
+    onWrite: metrics.observeGitWrite,
   })
   const database = await openDatabase(
     options.databaseUrl ? { url: options.databaseUrl } : { dataDir: join(dataDir, 'db') },
   )
   await migrateToLatest(database.db)
+  metrics.watchRunStore(database.db)
   const apiDb = database.db as unknown as Kysely<ApiSchema>
   await migrateApiTables(apiDb)
   const keys = new ApiKeys(apiDb)
@@ -417,6 +423,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     sparkCheck,
     previewSession,
     submitter,
+    metrics,
     async resolvePlan(run, { signal } = {}) {
       const stored = await pipelines.get(run.pipeline, {
         ...(run.revision ? { ref: run.revision } : {}),

@@ -52,8 +52,16 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
         ...(revision ? { revision } : {}),
         ...underPolicy(policy),
       })
-      const session = await parts.previewSession()
-      const result = await session.preview(plan, { limit: body.limit ?? 100, signal })
+      const started = performance.now()
+      const seconds = () => (performance.now() - started) / 1000
+      const result = await parts
+        .previewSession()
+        .then((session) => session.preview(plan, { limit: body.limit ?? 100, signal }))
+        .catch((error: unknown) => {
+          parts.metrics.observePreview('error', seconds())
+          throw error
+        })
+      parts.metrics.observePreview('ok', seconds())
       return {
         pipeline: plan.pipeline,
         plan: plan as never,

@@ -232,13 +232,17 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
       'x-request-id': requestId,
       ...corsHeaders(request, origins),
     }
-    const done = (status: number) =>
+    // The metrics name the contract route (a bounded set), never the path: `unmatched` until a route matched.
+    let routeName = 'unmatched'
+    const done = (status: number) => {
+      studio.metrics.observeRequest(routeName, request.method, status, (performance.now() - started) / 1000)
       log.info('request', {
         method: request.method,
         path: request.path,
         status,
         ms: Math.round(performance.now() - started),
       })
+    }
     let audit: AuditDraft | undefined
     let upload = false
     try {
@@ -269,6 +273,7 @@ export function createStudioHandler(studio: Studio, options: HandlerOptions = {}
         throw new StudioError('NOT_FOUND', `No route ${request.method} ${request.path}`)
       }
       const { name, route } = match
+      routeName = name
       upload = route.upload === true
       safety.checkOrigin(request, route)
       const principal = await studio.authenticate({
