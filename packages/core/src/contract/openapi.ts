@@ -72,6 +72,7 @@ const TAGS: Readonly<Record<string, string>> = {
   components: 'The component catalog: config schemas, search, config validation',
   pipelines: 'Pipelines in git: read, save (If-Match), history, diff, validation, plans',
   execution: 'Previews on the warm Spark session, runs, backfills, run status, logs and events',
+  schedules: "Pipelines' schedules: next fire times, the last slot run, pause and resume (each a commit)",
   git: 'The repository: status, branches, commits, pull, push, pull requests',
   access: 'API keys and the audit log (admins)',
   artifacts: 'Data artifacts: uploaded CSV, JSON lines and Parquet files to preview pipelines on',

@@ -45,6 +45,8 @@ import {
   RunSchema,
   RunStatusSchema,
   SaveResultSchema,
+  ScheduleChangeSchema,
+  ScheduleListSchema,
   TemplateSchema,
   WebhookDeliveryPageSchema,
   WebhookEventTypeSchema,
@@ -427,6 +429,37 @@ export const api = {
     params: idParams,
     response: BackfillSchema,
     errors: ['NOT_FOUND'],
+  }),
+
+  listSchedules: defineRoute(routes.listSchedules, {
+    summary: "Every pipeline's schedule, with its next fire times and the last slot it ran",
+    description:
+      'Pipelines on the branch that have a schedule, paused ones too (`enabled: false`, no fire times). Fire times are the slots the scheduler enqueues (croner, in the time zone: a local time a daylight-saving change skips fires shifted by the gap, a repeated one once).',
+    tag: 'schedules',
+    query: z.strictObject({
+      count: intQuery(1, 50).optional().meta({ description: 'How many fire times per schedule (default 5)' }),
+      after: DateTimeSchema.optional().meta({ description: 'List the fire times after this instant (default now)' }),
+    }),
+    response: ScheduleListSchema,
+    errors: [],
+  }),
+  pauseSchedule: defineRoute(routes.pauseSchedule, {
+    summary: "Pause a pipeline's schedule (one commit setting schedule.enabled to false)",
+    description:
+      'The scheduler enqueues nothing for a paused schedule. Pausing a paused schedule commits nothing (`changed: false`). 409 CONFLICT when the pipeline has no schedule.',
+    tag: 'schedules',
+    params: nameParams,
+    response: ScheduleChangeSchema,
+    errors: ['NOT_FOUND', 'CONFLICT', 'VALIDATION_FAILED'],
+  }),
+  resumeSchedule: defineRoute(routes.resumeSchedule, {
+    summary: "Resume a pipeline's schedule (one commit setting schedule.enabled to true)",
+    description:
+      'The scheduler evaluates it again from its next tick; slots missed while paused are caught up as after downtime, as its `catchUp` says (`none`: none, `latest`: the last one, `all`: every one up to the cap). Resuming an enabled schedule commits nothing (`changed: false`). 409 CONFLICT when the pipeline has no schedule.',
+    tag: 'schedules',
+    params: nameParams,
+    response: ScheduleChangeSchema,
+    errors: ['NOT_FOUND', 'CONFLICT', 'VALIDATION_FAILED'],
   }),
 
   gitStatus: defineRoute(routes.gitStatus, {

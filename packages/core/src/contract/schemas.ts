@@ -349,6 +349,43 @@ export const BackfillPreviewSchema = z
   })
   .meta({ id: 'BackfillPreview' })
 
+/** A pipeline's schedule as the scheduler sees it: its cron, its next fire times and the last slot it ran. */
+export const ScheduleSchema = z
+  .object({
+    pipeline: z.string(),
+    cron: z.string(),
+    timezone: z.string().meta({ description: 'IANA time zone the cron is read in' }),
+    catchUp: z.enum(['none', 'latest', 'all']),
+    enabled: z.boolean().meta({ description: 'false: paused, the scheduler enqueues nothing for it' }),
+    nextFireTimes: z.array(DateTimeSchema).meta({
+      description:
+        "The next fire times, as the scheduler enqueues them, with the time zone's offset at each (empty when paused or when the cron cannot be read)",
+    }),
+    problem: z
+      .string()
+      .optional()
+      .meta({ description: 'Why the scheduler cannot evaluate this schedule (an invalid cron or time zone)' }),
+    lastSlot: z
+      .object({
+        slot: DateTimeSchema.meta({ description: 'The most recent slot a run was enqueued for' }),
+        runId: z.string().optional(),
+        status: RunStatusSchema.optional().meta({ description: "That run's status now" }),
+      })
+      .optional()
+      .meta({ description: 'Absent before the scheduler enqueued its first run' }),
+    revision: z.string().meta({ description: 'Revision: id of the commit the schedule was read at' }),
+  })
+  .meta({ id: 'Schedule' })
+
+/** The schedules of the pipelines on the branch. */
+export const ScheduleListSchema = z.object({ items: z.array(ScheduleSchema) }).meta({ id: 'ScheduleList' })
+
+/** A schedule after a pause or resume: `changed` false (and no commit) when it already was so. */
+export const ScheduleChangeSchema = ScheduleSchema.extend({
+  changed: z.boolean().meta({ description: 'false: the schedule already was so; nothing was committed' }),
+  commit: CommitSchema.optional().meta({ description: 'The commit that paused or resumed it' }),
+}).meta({ id: 'ScheduleChange' })
+
 /** Git status of the studio's repository. */
 export const GitStatusSchema = z
   .object({

@@ -97,6 +97,11 @@ export const routes = defineRoutes({
   retryExecution: { method: 'POST', path: '/executions/{id}/retry', role: 'editor' },
   getBackfill: { method: 'GET', path: '/backfills/{id}', role: 'viewer' },
 
+  // Schedules live in the pipelines' documents: pausing or resuming one is a commit (and repeating it changes nothing).
+  listSchedules: { method: 'GET', path: '/schedules', role: 'viewer' },
+  pauseSchedule: { method: 'POST', path: '/schedules/{name}/pause', role: 'editor', idempotent: true },
+  resumeSchedule: { method: 'POST', path: '/schedules/{name}/resume', role: 'editor', idempotent: true },
+
   gitStatus: { method: 'GET', path: '/git/status', role: 'viewer' },
   listBranches: { method: 'GET', path: '/git/branches', role: 'viewer' },
   createBranch: { method: 'POST', path: '/git/branches', role: 'editor' },

@@ -11,6 +11,7 @@ import { gitUseCases } from './git.ts'
 import { healthUseCase } from './health.ts'
 import { pipelineUseCases } from './pipelines.ts'
 import { policyUseCase } from './policy.ts'
+import { scheduleUseCases } from './schedules.ts'
 import type { StudioApi, UseCases } from './types.ts'
 import { webhookUseCases } from './webhooks.ts'
 
@@ -44,6 +45,7 @@ export function createStudioApi(parts: StudioParts): StudioApi {
     ...accessUseCases(parts),
     ...artifactUseCases(parts),
     ...webhookUseCases(parts),
+    ...scheduleUseCases(parts),
   }
   const guarded: Record<string, unknown> = {}
   for (const [name, useCase] of Object.entries(cases) as [RouteName, (input: unknown, call: Call) => unknown][]) {
