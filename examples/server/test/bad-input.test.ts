@@ -114,7 +114,9 @@ describe('bad input on every route gives a typed 4xx and changes nothing', () =>
       if (route.method === 'GET' || route.method === 'DELETE') continue
       const path = fill(route.path)
       await send(name, route, 'malformed JSON', path, { headers: json, body: '{"name": "x",' })
-      await send(name, route, 'huge body', path, { headers: json, body: huge })
+      // A file upload takes a large body by design (a 2 MB JSON object is a one-line JSON lines file): its limit and
+      // its refusals are the artifacts tests'.
+      if (!route.upload) await send(name, route, 'huge body', path, { headers: json, body: huge })
       if (!route.body) continue
       await send(name, route, 'wrong type (array)', path, { headers: json, body: '[1,2,3]' })
       await send(name, route, 'wrong field types', path, {
