@@ -121,6 +121,9 @@ describe('request safety over HTTP', () => {
     let refused = 0
     for (const [name, route] of mutating) {
       for (const type of FORM_TYPES) {
+        // text/plain is a file type the upload takes (any text is a CSV): from a cross-site page it is refused by its
+        // Origin, below.
+        if (route.upload && type === 'text/plain') continue
         const answer = await send(plain, pathOf(route), {
           method: route.method,
           headers: { 'content-type': type },
@@ -131,11 +134,11 @@ describe('request safety over HTTP', () => {
         refused++
         if (route.upload) {
           // A file upload takes a form or a file's own type by design (cross-site pages are refused by their Origin,
-          // below): a form without a file, or text without a name, is refused and nothing is stored.
+          // below): a urlencoded form is refused, a multipart form without a file too, and nothing is stored.
           expect({ name, type, status: answer.status }).toEqual({
             name,
             type,
-            status: type.startsWith('application/x-www-form') ? 415 : type.startsWith('multipart') ? 400 : 422,
+            status: type.startsWith('application/x-www-form') ? 415 : 400,
           })
           continue
         }

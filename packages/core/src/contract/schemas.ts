@@ -558,7 +558,12 @@ export const WebhookUrlSchema = z
     const problem = webhookUrlProblem(url)
     if (problem) ctx.addIssue({ code: 'custom', message: `url ${problem}` })
   })
-  .meta({ examples: ['https://hooks.example.com/sparkle'] })
+  .meta({
+    examples: ['https://hooks.example.com/sparkle'],
+    format: 'uri',
+    // What the rule above takes, as far as a pattern can say it: http(s), a host without credentials, no fragment.
+    pattern: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#@]*)?$',
+  })
 
 /** A webhook subscription as the API shows it: never its signing secret. */
 export const WebhookSchema = z
