@@ -61,7 +61,12 @@ describe('the execution policy in a studio', () => {
 
   it('holds the default policy over the data folder, frozen, and answers it to editors only', async () => {
     expect(studio.policy).toMatchObject({
-      readRoots: [join(studio.dataDir, 'sample'), join(studio.dataDir, 'output')],
+      // The data folder's sample and output, and the folder Spark reads uploaded artifacts in (nothing else of it).
+      readRoots: [
+        join(studio.dataDir, 'sample'),
+        join(studio.dataDir, 'output'),
+        join(studio.dataDir, 'artifacts', 'spark'),
+      ],
       writeRoots: [join(studio.dataDir, 'output')],
       jdbcUrlPatterns: [],
       defaultRunTimeMs: 3_600_000,

@@ -40,6 +40,7 @@ import {
   PipelineRecordSchema,
   PipelineSummarySchema,
   PullRequestSchema,
+  plainText,
   RoleSchema,
   RunPageSchema,
   RunSchema,
@@ -559,7 +560,7 @@ export const api = {
       name: ArtifactNameSchema.optional().meta({
         description: "The file name (required for a raw body; a form takes the file part's name by default)",
       }),
-      description: z.string().max(2000).optional(),
+      description: plainText(2000).optional(),
       format: ArtifactFormatSchema.optional().meta({ description: 'The format the content must have' }),
       header: boolQuery().optional().meta({ description: 'CSV: whether the first row is a header (default true)' }),
     }),
@@ -667,7 +668,7 @@ export const api = {
     body: z.strictObject({
       url: WebhookUrlSchema,
       events: z.array(WebhookEventTypeSchema).min(1).max(WEBHOOK_EVENT_TYPES.length),
-      description: z.string().max(500).optional(),
+      description: plainText(500).optional(),
     }),
     response: CreatedWebhookSchema,
     status: 201,

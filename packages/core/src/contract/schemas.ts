@@ -36,6 +36,14 @@ export function boolQuery() {
   return schema
 }
 
+/** Free text kept in the database (a description): up to `max` characters, never a NUL (PostgreSQL text cannot hold it). */
+export function plainText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine((text) => !text.includes('\u0000'), 'text may not hold NUL characters (\\u0000)')
+}
+
 /** A pipeline name in a path or body. */
 export const PipelineNameSchema = z.string().max(64).regex(PIPELINE_NAME_PATTERN, 'not a valid pipeline name')
 
@@ -554,16 +562,16 @@ export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES)
 export const WebhookUrlSchema = z
   .string()
   .max(WEBHOOK_URL_MAX_LENGTH)
+  // ASCII http(s) with a host name or IPv4 address and an optional port, path and query; no credentials, no fragment.
+  .regex(
+    /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~!$&'()*+,;=:%/?-]*)?$/,
+    'url must be an http(s) URL of ASCII characters with a host name, without credentials or fragment',
+  )
   .superRefine((url, ctx) => {
     const problem = webhookUrlProblem(url)
     if (problem) ctx.addIssue({ code: 'custom', message: `url ${problem}` })
   })
-  .meta({
-    examples: ['https://hooks.example.com/sparkle'],
-    format: 'uri',
-    // What the rule above takes, as far as a pattern can say it: http(s), a host without credentials, no fragment.
-    pattern: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#@]*)?$',
-  })
+  .meta({ examples: ['https://hooks.example.com/sparkle'] })
 
 /** A webhook subscription as the API shows it: never its signing secret. */
 export const WebhookSchema = z

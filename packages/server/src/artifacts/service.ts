@@ -169,6 +169,12 @@ export class ArtifactService {
     const format = options.format ?? parseFormatField(fields['format'])
     const header = options.header ?? (fields['header'] === undefined ? true : fields['header'] !== 'false')
     const description = options.description ?? fields['description']
+    // A form's description skips the route's query schema: the same rule here (no NUL, at most 2,000 characters).
+    if (description !== undefined && (description.length > 2000 || description.includes('\u0000'))) {
+      throw new StudioError('VALIDATION_FAILED', 'description must be at most 2,000 characters, without NUL', {
+        issues: [{ path: '/query/description', message: 'at most 2,000 characters, no NUL', code: 'invalid_value' }],
+      })
+    }
     if (content.declaredSize !== undefined && content.declaredSize > this.#o.maxBytes) {
       throw tooLarge(this.#o.maxBytes)
     }
