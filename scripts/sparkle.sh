@@ -11,6 +11,7 @@ PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$ROOT/p
 PYSPARK_VERSION="4.3.0"         # newest pyspark on PyPI; runs on Java 17 (checked: spark-submit local[*])
 SCHEMATHESIS_VERSION="4.32.5"   # newest schemathesis on PyPI: the API fuzzer the OpenAPI tests run (tests only)
 MOTO_VERSION="5.2.5"            # newest moto on PyPI: its server mode is the S3 stand-in of the artifact storage tests
+OPENLINEAGE_VERSION="1.54.0"    # newest openlineage-python on PyPI: the official client checks the lineage events in tests
 # PySpark's own Spark Connect client, the anchor of bench/src/spark-connect.bench.ts (bench only): pyspark[connect] at
 # PYSPARK_VERSION, every dependency pinned to what pip resolved (pandas < 3: pyspark 4.3.0 warns it does not fully
 # support pandas 3).
@@ -185,6 +186,22 @@ ensure_moto() {
   export SPARKLE_MOTO_SERVER="$venv/bin/moto_server"
 }
 
+ensure_openlineage() {
+  # The lineage tests check OpenLineage events with the official Python client (classes generated from the spec): its
+  # own venv, pinned, tests only.
+  local venv="$TOOLS/openlineage-venv"
+  if [[ "$(cat "$venv/OPENLINEAGE_VERSION" 2>/dev/null)" != "$OPENLINEAGE_VERSION" ]]; then
+    command -v python3 >/dev/null || die "python3 not found (the OpenLineage checker of the tests needs it): install Python 3.10+ with venv"
+    say "installing openlineage-python $OPENLINEAGE_VERSION from PyPI into .tools/openlineage-venv (the tests' lineage checker, once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed: install the venv module (e.g. 'apt-get install python3-venv')"
+    "$venv/bin/pip" install --disable-pip-version-check --progress-bar off --quiet "openlineage-python==$OPENLINEAGE_VERSION" >&2 ||
+      die "pip could not install openlineage-python $OPENLINEAGE_VERSION: check that PyPI is reachable"
+    echo "$OPENLINEAGE_VERSION" >"$venv/OPENLINEAGE_VERSION"
+  fi
+  export SPARKLE_OPENLINEAGE_PYTHON="$venv/bin/python"
+}
+
 ensure_connect_bench() {
   # The Spark Connect benchmark runs the same queries through PySpark's Connect client: its own venv, pinned, bench only.
   local venv="$TOOLS/connect-bench-venv"
@@ -248,6 +265,7 @@ case "$cmd" in
     ensure_postgres
     ensure_schemathesis
     ensure_moto
+    ensure_openlineage
     export SPARKLE_REQUIRE_SERVICES=1
     cd "$ROOT" && exec bash "$ROOT/scripts/test-all.sh" "$@"
     ;;

@@ -71,3 +71,9 @@ export async function makeTempDir(prefix = 'sparkle-'): Promise<TempDir> {
 }
 
 export { type S3StandIn, startS3StandIn } from './moto.ts'
+export {
+  assertOpenLineageEvents,
+  checkOpenLineageEvents,
+  OPENLINEAGE_CLIENT_VERSION,
+  type OpenLineageCheck,
+} from './openlineage.ts'
