@@ -14,9 +14,12 @@ Batch (one run, under spark-submit):
     {"type": "started", "appId", "uiUrl" (null when the UI is off), "master", "appName", "sparkVersion", "appStartTime",
      "runnerStartTime", "pid" (this Python driver), "driverPid" (the driver JVM)}
     {"type": "step_started", "nodeId", "index", "kind"}
-    {"type": "step_finished", "nodeId", "index", "durationMs", "rows"?, "checksMs"?}
+    {"type": "step_finished", "nodeId", "index", "durationMs", "rows"?, "checksMs"?, "rowsIn"?, "bytesRead"?,
+     "bytesWritten"?, "taskMs"?, "jobs"?}     the last five from the step's own Spark jobs (none for a lazy view)
     {"type": "rows", "nodeId", "schema", "rows", "truncated"}
     {"type": "check", "nodeId", "severity", "description", "failedRows"}
+    {"type": "usage", "executors", "cores", "coreSeconds", "taskSeconds", "cpuSeconds", "peakMemoryBytes"?,
+     "inputBytes", "outputBytes", "shuffleReadBytes", "shuffleWriteBytes"}   right before the final event
     {"type": "succeeded", "durationMs", "completedTasks"?, "totalTasks"?}   written after the SparkSession stopped
     {"type": "failed", "nodeId"?, "errorClass"?, "message", "rule"?, "fix"?, "completedTasks"?, "totalTasks"?}
                                                  rule and fix for a refused step
@@ -1171,21 +1174,168 @@ def task_counts(spark):
         return {}
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Metrics: what each step's Spark jobs did and what the application used, from the driver's status store (the figures
+# Spark's UI shows). Nothing is counted again: every figure is one Spark already keeps for its stages and executors.
+
+
+def step_tag(index):
+    """The job tag of every Spark job a batch step runs: how its figures are told apart from other steps'."""
+    return "sparkle-step-%d" % index
+
+
+class StatusStore:
+    """The driver's status store (AppStatusStore) through py4j, once the listener bus delivered what happened so far:
+    jobs, stages and executors are recorded by a listener, after the action that ran them returned."""
+
+    def __init__(self, spark):
+        sc = spark.sparkContext
+        jsc = sc._jsc.sc()
+        try:
+            jsc.listenerBus().waitUntilEmpty(10000)
+        except Exception:  # noqa: BLE001 - a busy bus leaves the last figures a little behind; still worth reporting
+            pass
+        self.store = jsc.statusStore()
+        self._as_java = sc._jvm.scala.jdk.javaapi.CollectionConverters.asJava
+
+    def _list(self, seq):
+        return list(self._as_java(seq))
+
+    def jobs(self):
+        return self._list(self.store.jobsList(None))
+
+    def stages(self):
+        """Every attempt of every stage the store keeps."""
+        store = self.store
+        return self._list(
+            store.stageList(None, False, False, getattr(store, "stageList$default$4")(),
+                            getattr(store, "stageList$default$5")())
+        )
+
+    def stage_attempts(self, stage_id):
+        store = self.store
+        return self._list(
+            store.stageData(stage_id, False, getattr(store, "stageData$default$3")(), False,
+                            getattr(store, "stageData$default$5")())
+        )
+
+    def executors(self):
+        """Every executor the application had (removed ones too)."""
+        return self._list(self.store.executorList(False))
+
+
+def step_metrics(spark, tag, counted_stages):
+    """What the Spark jobs tagged `tag` did: rows and bytes their stages read, bytes they wrote, their tasks' run time
+    and how many jobs there were. A stage is counted once, by the first step whose job ran it (a later job that reuses
+    its shuffle output lists it as skipped); `counted_stages` holds the stages counted so far and is updated. Empty
+    when the step ran no job (a lazy view) or Spark cannot say."""
+    try:
+        status = StatusStore(spark)
+        jobs = [job for job in status.jobs() if tag in status._list(job.jobTags())]
+        if not jobs:
+            return {}
+        metrics = {"rowsIn": 0, "bytesRead": 0, "bytesWritten": 0, "taskMs": 0, "jobs": len(jobs)}
+        stage_ids = sorted({int(s) for job in jobs for s in status._list(job.stageIds())} - counted_stages)
+        for stage_id in stage_ids:
+            for stage in status.stage_attempts(stage_id):
+                metrics["rowsIn"] += stage.inputRecords()
+                metrics["bytesRead"] += stage.inputBytes()
+                metrics["bytesWritten"] += stage.outputBytes()
+                metrics["taskMs"] += stage.executorRunTime()
+            counted_stages.add(stage_id)
+        return metrics
+    except Exception:  # noqa: BLE001 - the figures are optional; the step's result is not
+        return {}
+
+
+def usage(spark):
+    """What the application used so far: its executors and their cores, the core-seconds they were allocated for
+    (what a cluster bills), the task and CPU time its stages spent, the peak memory of an executor and the bytes its
+    stages read, wrote and shuffled. In local mode the driver is the only executor. Empty when Spark cannot say."""
+    try:
+        status = StatusStore(spark)
+        everyone = status.executors()
+        # On a cluster the driver is listed too, without cores; in local mode it is the executor.
+        executors = [e for e in everyone if e.id() != "driver"] or everyone
+        now_ms = time.time() * 1000
+        core_ms = 0.0
+        peak = None
+        for e in executors:
+            removed = e.removeTime()
+            until = removed.get().getTime() if removed.isDefined() else now_ms
+            core_ms += e.totalCores() * max(0.0, until - e.addTime().getTime())
+            metrics = e.peakMemoryMetrics()
+            if metrics.isDefined():
+                memory = metrics.get().getMetricValue("JVMHeapMemory") + metrics.get().getMetricValue(
+                    "JVMOffHeapMemory"
+                )
+                peak = memory if peak is None else max(peak, memory)
+        totals = {"run": 0, "cpu": 0, "in": 0, "out": 0, "shuffleRead": 0, "shuffleWrite": 0, "execPeak": None}
+        for stage in status.stages():
+            totals["run"] += stage.executorRunTime()
+            totals["cpu"] += stage.executorCpuTime()
+            totals["in"] += stage.inputBytes()
+            totals["out"] += stage.outputBytes()
+            totals["shuffleRead"] += stage.shuffleReadBytes()
+            totals["shuffleWrite"] += stage.shuffleWriteBytes()
+            totals["execPeak"] = max(totals["execPeak"] or 0, stage.peakExecutionMemory())
+        event = {
+            "type": "usage",
+            "executors": len(executors),
+            "cores": sum(e.totalCores() for e in executors),
+            "coreSeconds": round(core_ms / 1000, 3),
+            "taskSeconds": round(totals["run"] / 1000, 3),
+            "cpuSeconds": round(totals["cpu"] / 1e9, 3),
+            "inputBytes": totals["in"],
+            "outputBytes": totals["out"],
+            "shuffleReadBytes": totals["shuffleRead"],
+            "shuffleWriteBytes": totals["shuffleWrite"],
+        }
+        peak = peak if peak is not None else totals["execPeak"]
+        if peak is not None:
+            event["peakMemoryBytes"] = peak
+        return event
+    except Exception:  # noqa: BLE001 - the figures are optional; the run's result is not
+        return None
+
+
+_usage_written = False
+
+
+def emit_usage(spark):
+    """Writes the run's `usage` event, once, right before its final event, when Spark can still say."""
+    global _usage_written
+    if spark is None or _usage_written:
+        return
+    event = usage(spark)
+    if event is not None:
+        _usage_written = True
+        emit(event)
+
+
 def run_steps(spark, steps, policy=None, secrets=None):
-    global _running_node
+    global _running_node, _usage_written
+    _usage_written = False
     ctx = StepContext(spark, "batch", PlanGuard(spark, policy), secrets, emit=emit)
+    counted_stages = set()
     for index, step in enumerate(steps):
         node_id = step.get("nodeId")
         _running_node = node_id
         emit({"type": "step_started", "nodeId": node_id, "index": index, "kind": step.get("kind")})
         started = time.time()
         checked = ctx.guard.seconds
+        tagged = tag_jobs(spark, step_tag(index))
         try:
             outcome = run_step(ctx, step)
         except Exception as exc:  # noqa: BLE001 - every failure is reported with its node
-            emit({"type": "failed", "nodeId": node_id, **error_fields(exc), **task_counts(spark)})
+            counts = task_counts(spark)
+            emit_usage(spark)
+            emit({"type": "failed", "nodeId": node_id, **error_fields(exc), **counts})
             print_traceback()
             return False
+        finally:
+            if tagged:
+                untag_jobs(spark, step_tag(index))
         finished = {
             "type": "step_finished",
             "nodeId": node_id,
@@ -1195,9 +1345,27 @@ def run_steps(spark, steps, policy=None, secrets=None):
         }
         if outcome.rows is not None:
             finished["rows"] = outcome.rows
+        if tagged:
+            finished.update(step_metrics(spark, step_tag(index), counted_stages))
         emit(finished)
         _running_node = None
     return True
+
+
+def tag_jobs(spark, tag):
+    """Tags the Spark jobs this thread starts from now on (False when Spark cannot, e.g. an older stand-in)."""
+    try:
+        spark.sparkContext.addJobTag(tag)
+        return True
+    except Exception:  # noqa: BLE001 - without the tag the step's figures are left out, nothing else
+        return False
+
+
+def untag_jobs(spark, tag):
+    try:
+        spark.sparkContext.removeJobTag(tag)
+    except Exception:  # noqa: BLE001 - a JVM that is gone tags nothing any more
+        pass
 
 
 def on_terminate(signum, _frame):
@@ -1292,11 +1460,15 @@ def run_batch(args):
         checks_ready.join()
         ok = run_steps(spark, plan.get("steps") or [], plan.get("policy"), secrets)
     except BaseException as exc:  # noqa: BLE001 - never a silent failure
+        emit_usage(spark)
         emit({"type": "failed", **error_fields(exc)})
         print_traceback()
         ok = False
     finally:
         counts = task_counts(spark) if spark is not None and ok else {}
+        # Before Spark stops: its status store goes with it. A failed run wrote its usage before its failed event.
+        if ok:
+            emit_usage(spark)
         if spark is not None:
             try:
                 spark.stop()

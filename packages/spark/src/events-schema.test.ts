@@ -57,7 +57,20 @@ const eventSamples: Samples<RunnerEvent> = {
     minimal: { type: 'step_started', ts: 1, nodeId: 'a', index: 0, kind: 'query' },
   },
   step_finished: {
-    full: { type: 'step_finished', ts: 1, nodeId: 'a', index: 0, durationMs: 5, rows: 3, checksMs: 0.25 },
+    full: {
+      type: 'step_finished',
+      ts: 1,
+      nodeId: 'a',
+      index: 0,
+      durationMs: 5,
+      rows: 3,
+      checksMs: 0.25,
+      rowsIn: 50,
+      bytesRead: 2048,
+      bytesWritten: 694,
+      taskMs: 120,
+      jobs: 2,
+    },
     minimal: { type: 'step_finished', ts: 1, nodeId: 'a', index: 0, durationMs: 5 },
   },
   rows: {
@@ -74,6 +87,23 @@ const eventSamples: Samples<RunnerEvent> = {
   check: {
     full: { type: 'check', ts: 1, nodeId: 'c', severity: 'warn', description: 'no voids', failedRows: 2 },
     minimal: { type: 'check', ts: 1, nodeId: 'c', severity: 'error', description: 'no voids', failedRows: 0 },
+  },
+  usage: {
+    full: {
+      type: 'usage',
+      ts: 1,
+      executors: 1,
+      cores: 2,
+      coreSeconds: 9.5,
+      taskSeconds: 1.25,
+      cpuSeconds: 0.75,
+      peakMemoryBytes: 81_135_592,
+      inputBytes: 5894,
+      outputBytes: 694,
+      shuffleReadBytes: 74,
+      shuffleWriteBytes: 74,
+    },
+    minimal: { type: 'usage', ts: 1 },
   },
   succeeded: {
     full: { type: 'succeeded', ts: 1, durationMs: 100, completedTasks: 7, totalTasks: 7 },
@@ -232,8 +262,9 @@ describe('the runner against runner/events.schema.json', () => {
       expect(ok.error).toBeUndefined()
       for (const event of ok.events) expectValid(event, 'runnerEvent')
       expect(new Set(ok.events.map((e) => e.type))).toEqual(
-        new Set(['started', 'step_started', 'step_finished', 'rows', 'check', 'succeeded']),
+        new Set(['started', 'step_started', 'step_finished', 'rows', 'check', 'usage', 'succeeded']),
       )
+      expect(ok.events.at(-2)?.type).toBe('usage')
       // The final task counts, taken before the application stopped: every task of the run, all completed.
       const succeeded = ok.events.at(-1)
       expect(succeeded).toMatchObject({ type: 'succeeded', totalTasks: expect.any(Number) })
@@ -248,6 +279,7 @@ describe('the runner against runner/events.schema.json', () => {
       expect(broken.status).toBe('failed')
       for (const event of broken.events) expectValid(event, 'runnerEvent')
       expect(broken.events.at(-1)).toMatchObject({ type: 'failed', nodeId: 'bad' })
+      expect(broken.events.at(-2)?.type).toBe('usage')
     })
 
     it('every message of a serve driver matches the schema', async () => {

@@ -10,7 +10,7 @@ export interface ColumnInfo {
 
 /**
  * One structured event written by the plan runner on its own channel (a JSON-lines file), apart from Spark's logs.
- * Every run ends with exactly one `succeeded` or `failed` event.
+ * Every run ends with exactly one `succeeded` or `failed` event, preceded by a `usage` event when Spark could say.
  */
 export type RunnerEvent =
   | {
@@ -47,6 +47,20 @@ export type RunnerEvent =
       readonly rows?: number
       /** Time the driver spent checking the step against its rules (parsed and analyzed plans, paths). */
       readonly checksMs?: number
+      /**
+       * Records the step's own Spark jobs read from storage (their stages' input records). Rows a source skips by a
+       * filter pushed down into it are not read. This and the fields below are absent when the step ran no Spark job
+       * (a lazy view) or Spark could not say.
+       */
+      readonly rowsIn?: number
+      /** Bytes the step's Spark jobs read from storage (their stages' input bytes). */
+      readonly bytesRead?: number
+      /** Bytes the step's Spark jobs wrote (their stages' output bytes): for a write step, the data files written. */
+      readonly bytesWritten?: number
+      /** Run time of the step's tasks, summed (executor run time), in milliseconds. */
+      readonly taskMs?: number
+      /** Spark jobs the step ran. */
+      readonly jobs?: number
     }
   | {
       readonly type: 'rows'
@@ -64,6 +78,34 @@ export type RunnerEvent =
       readonly description: string
       /** Rows that failed the check; more than zero fails an `error` check. */
       readonly failedRows: number
+    }
+  | {
+      /**
+       * What the application used, from the driver's status store: written once, right before the final `succeeded`
+       * or `failed` event, when Spark can still say. In local mode the driver is the only executor.
+       */
+      readonly type: 'usage'
+      readonly ts: number
+      /** Executors the application had, removed ones included. */
+      readonly executors?: number
+      /** Their cores, summed (N of `local[N]` in local mode). */
+      readonly cores?: number
+      /** Core-seconds allocated: Σ over executors of cores × (removal time, or now, − time added); what a cluster bills. */
+      readonly coreSeconds?: number
+      /** Run time of every task, summed, in seconds. */
+      readonly taskSeconds?: number
+      /** CPU time of every task, summed, in seconds. */
+      readonly cpuSeconds?: number
+      /** Highest JVM heap + off-heap memory of an executor, else the highest peak execution memory of a stage. */
+      readonly peakMemoryBytes?: number
+      /** Bytes every stage read from storage. */
+      readonly inputBytes?: number
+      /** Bytes every stage wrote. */
+      readonly outputBytes?: number
+      /** Shuffle bytes every stage read. */
+      readonly shuffleReadBytes?: number
+      /** Shuffle bytes every stage wrote. */
+      readonly shuffleWriteBytes?: number
     }
   | {
       readonly type: 'succeeded'
@@ -101,6 +143,7 @@ export const RUNNER_EVENT_TYPES: readonly RunnerEvent['type'][] = Object.keys({
   step_finished: true,
   rows: true,
   check: true,
+  usage: true,
   succeeded: true,
   failed: true,
 } satisfies Record<RunnerEvent['type'], true>) as RunnerEvent['type'][]

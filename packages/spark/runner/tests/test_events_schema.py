@@ -340,7 +340,58 @@ FAKE_PYSPARK = {
                 ),
             ),
         )
+        _CONVERTERS = types.SimpleNamespace(asJava=list)
+        _JVM.scala = types.SimpleNamespace(
+            jdk=types.SimpleNamespace(javaapi=types.SimpleNamespace(CollectionConverters=_CONVERTERS))
+        )
         _GATEWAY = types.SimpleNamespace(new_array=lambda _cls, n: [None] * n)
+
+
+        def _option(value=None):
+            return types.SimpleNamespace(isDefined=lambda: value is not None, get=lambda: value)
+
+
+        def _date(ms):
+            return types.SimpleNamespace(getTime=lambda: ms)
+
+
+        class _Stage:
+            # One stage of the write step (index 5 of ALL_KINDS), with the figures the runner sums.
+            def __getattr__(self, name):
+                return lambda: 7
+
+
+        class _StatusStore:
+            def jobsList(self, _statuses):
+                job = types.SimpleNamespace(
+                    jobTags=lambda: ["spark-session-1", "sparkle-step-5"], stageIds=lambda: [0],
+                    numCompletedTasks=lambda: 1, numTasks=lambda: 1, numSkippedTasks=lambda: 0,
+                )
+                return [job]
+
+            def stageList(self, *_args):
+                return [_Stage()]
+
+            def stageData(self, _stage_id, *_args):
+                return [_Stage()]
+
+            def executorList(self, _active_only):
+                metrics = types.SimpleNamespace(getMetricValue=lambda _name: 1000)
+                driver = types.SimpleNamespace(
+                    id=lambda: "driver", totalCores=lambda: 1, addTime=lambda: _date(_Context.startTime),
+                    removeTime=_option, peakMemoryMetrics=lambda: _option(metrics),
+                )
+                return [driver]
+
+            def __getattr__(self, name):
+                # The defaults of the store's optional parameters (stageList$default$4, ...).
+                return lambda: None
+
+
+        _JSC = types.SimpleNamespace(
+            listenerBus=lambda: types.SimpleNamespace(waitUntilEmpty=lambda _ms: None),
+            statusStore=_StatusStore,
+        )
 
 
         class _Context:
@@ -351,6 +402,13 @@ FAKE_PYSPARK = {
             startTime = int(time.time() * 1000)
             _jvm = _JVM
             _gateway = _GATEWAY
+            _jsc = types.SimpleNamespace(sc=lambda: _JSC)
+
+            def addJobTag(self, _tag):
+                pass
+
+            def removeJobTag(self, _tag):
+                pass
 
             def setLogLevel(self, _level):
                 pass
@@ -510,6 +568,14 @@ class BatchEvents(SchemaCase):
         self.assertIn("check", types)
         written = [e for e in events if e["type"] == "step_finished" and e["nodeId"] == "w"]
         self.assertEqual(written[0].get("rows"), 4)
+        # The write step's jobs (the stand-in's status store tags one job with its index), one stage's figures.
+        self.assertEqual(
+            {k: written[0].get(k) for k in ("jobs", "rowsIn", "bytesRead", "bytesWritten", "taskMs")},
+            {"jobs": 1, "rowsIn": 7, "bytesRead": 7, "bytesWritten": 7, "taskMs": 7},
+        )
+        # A step that ran no job says nothing of jobs.
+        view = [e for e in events if e["type"] == "step_finished" and e["nodeId"] == "v"]
+        self.assertNotIn("jobs", view[0])
 
     def test_a_failing_step_reports_its_node(self):
         ok, events = self.run_in_process([
@@ -574,7 +640,8 @@ class BatchEvents(SchemaCase):
         for event in events:
             self.assertValid(event, "runnerEvent")
         self.assertEqual(events[0]["type"], "started")
-        self.assertEqual(events[-1]["type"], "succeeded")
+        self.assertEqual([e["type"] for e in events[-2:]], ["usage", "succeeded"])
+        self.assertEqual((events[-2]["executors"], events[-2]["cores"], events[-2]["taskSeconds"]), (1, 1, 0.007))
 
     def test_a_failed_run_ends_with_one_failed_event(self):
         code, events, _ = self.run_batch([{"nodeId": "bad", "kind": "action", "sql": "RAISE PATH_NOT_FOUND"}])
@@ -582,6 +649,7 @@ class BatchEvents(SchemaCase):
         for event in events:
             self.assertValid(event, "runnerEvent")
         self.assertEqual([e["type"] for e in events if e["type"] in ("succeeded", "failed")], ["failed"])
+        self.assertEqual([e["type"] for e in events[-2:]], ["usage", "failed"])
 
     def test_secret_values_are_redacted_from_events_and_the_log(self):
         read = {"nodeId": "src", "kind": "read", "view": "`src`", "source": {"format": "csv", "path": "/in.csv",
