@@ -488,6 +488,9 @@ export async function runConnectSteps(plan: ExecutionPlan, options: RunConnectSt
       emit({ type: 'failed', ts: now(), nodeId: step.nodeId, ...stepErrorFields(error) })
       return false
     }
+    // No Spark figures here (rowsIn, bytesRead, bytesWritten, taskMs, jobs), as the Python runner reads them from the
+    // driver's status store: a sink runs as a WriteOperation command, whose responses carry no metrics, and the
+    // execution progress reports are periodic (the last one may come before a stage is done), so they undercount.
     emit({
       type: 'step_finished',
       ts: now(),

@@ -75,6 +75,8 @@ export function stepOperationId(jobId: string, index: number): string {
  * data source reads, sinks through `WriteOperation`, rows and checks collected as Arrow), tagged with the job, with the
  * events of the Python runner (`started`, `step_started`, `rows`, `check`, `step_finished`, `succeeded`/`failed`
  * naming the node), progress from the server's execution progress, and cancellation by interrupting the job's tag.
+ * Unlike the Python runner, its `step_finished` events carry no Spark figures (`rowsIn`, `bytesRead`, `bytesWritten`,
+ * `taskMs`, `jobs`) and it writes no `usage` event: the driver's status store is not reachable over Spark Connect.
  *
  * Re-attachment needs no local files: the job's plan and the step it runs are kept in its server-side session
  * (`spark.sparkle.job*` settings), and each step's operation id is derived from the job id and the step. When the
