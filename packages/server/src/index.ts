@@ -59,6 +59,21 @@ export type { NodeHandlerOptions } from './http/node.ts'
 export { answerClientErrors, studioNodeHandler } from './http/node.ts'
 export type { PostgresRateLimitStore, RateLimitOptions, SafetyOptions } from './http/safety.ts'
 export type { RawRouteInput, RouteCallInput } from './input.ts'
+export type {
+  OpenLineageEmitterParts,
+  OpenLineageFetch,
+  OpenLineageOptions,
+  OpenLineageTransportOptions,
+} from './lineage/index.ts'
+export {
+  DEFAULT_OPENLINEAGE_NAMESPACE,
+  DEFAULT_OPENLINEAGE_PRODUCER,
+  OpenLineageEmitter,
+  OpenLineageHttpTransport,
+  openLineageAttemptRunId,
+  openLineageBackfillRunId,
+  openLineageSubmitter,
+} from './lineage/index.ts'
 export type { Logger, LogLevel } from './logger.ts'
 export { createLogger, redact } from './logger.ts'
 export type { MetricsHandlerOptions } from './metrics/metrics-handler.ts'

@@ -44,6 +44,7 @@ import { bootstrapAdminKey } from './auth/bootstrap.ts'
 import { createJwtAuthenticator, type JwtAuthenticatorOptions } from './auth/jwt.ts'
 import { ApiKeys } from './auth/keys.ts'
 import { type ApiSchema, migrateApiTables } from './auth/tables.ts'
+import { OpenLineageEmitter, type OpenLineageOptions, openLineageSubmitter } from './lineage/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createStudioMetrics, type MetricsOptions } from './metrics/studio-metrics.ts'
 import type { StudioParts } from './parts.ts'
@@ -159,6 +160,12 @@ export interface StudioOptions {
   readonly webhooks?: WebhookDispatchOptions | undefined
   /** Prometheus metrics: always kept (serve them with {@link studioMetricsHandler}); the process's own on request. */
   readonly metrics?: MetricsOptions | undefined
+  /**
+   * OpenLineage: a RunEvent for every run attempt's start, Spark application and end (with datasets and column
+   * lineage) is POSTed to `url`, and every job's Spark conf names the attempt as the parent run of a Spark listener's
+   * events. Off by default.
+   */
+  readonly openLineage?: OpenLineageOptions | undefined
 }
 
 /** The largest upload by default: 1 GiB. */
@@ -422,7 +429,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     sparkRuntime,
     sparkCheck,
     previewSession,
-    submitter,
+    submitter: openLineageSubmitter(submitter, options.openLineage, database.db),
     metrics,
     async resolvePlan(run, { signal } = {}) {
       const stored = await pipelines.get(run.pipeline, {
@@ -438,6 +445,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     },
   }
   webhooks.start()
+  const lineage = options.openLineage ? new OpenLineageEmitter(options.openLineage, parts, log) : undefined
+  lineage?.start()
   let closing: Promise<void> | undefined
   return Object.freeze({
     ...parts,
@@ -450,6 +459,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     close() {
       closing ??= (async () => {
         await webhooks.stop()
+        await lineage?.stop()
         await session?.close()
         await stored.storage.close()
         await pipelines.close()
