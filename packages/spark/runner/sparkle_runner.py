@@ -19,7 +19,8 @@ Batch (one run, under spark-submit):
     {"type": "rows", "nodeId", "schema", "rows", "truncated"}
     {"type": "check", "nodeId", "severity", "description", "failedRows"}
     {"type": "usage", "executors", "cores", "coreSeconds", "taskSeconds", "cpuSeconds", "peakMemoryBytes"?,
-     "inputBytes", "outputBytes", "shuffleReadBytes", "shuffleWriteBytes"}   right before the final event
+     "inputBytes", "outputBytes", "shuffleReadBytes", "shuffleWriteBytes"}   right before the final event (also of a
+                                                 failed or terminated run), when the driver's status store answers
     {"type": "succeeded", "durationMs", "completedTasks"?, "totalTasks"?}   written after the SparkSession stopped
     {"type": "failed", "nodeId"?, "errorClass"?, "message", "rule"?, "fix"?, "completedTasks"?, "totalTasks"?}
                                                  rule and fix for a refused step
@@ -1188,11 +1189,11 @@ class StatusStore:
     """The driver's status store (AppStatusStore) through py4j, once the listener bus delivered what happened so far:
     jobs, stages and executors are recorded by a listener, after the action that ran them returned."""
 
-    def __init__(self, spark):
+    def __init__(self, spark, wait_ms=10000):
         sc = spark.sparkContext
         jsc = sc._jsc.sc()
         try:
-            jsc.listenerBus().waitUntilEmpty(10000)
+            jsc.listenerBus().waitUntilEmpty(wait_ms)
         except Exception:  # noqa: BLE001 - a busy bus leaves the last figures a little behind; still worth reporting
             pass
         self.store = jsc.statusStore()
@@ -1248,12 +1249,12 @@ def step_metrics(spark, tag, counted_stages):
         return {}
 
 
-def usage(spark):
+def usage(spark, wait_ms=10000):
     """What the application used so far: its executors and their cores, the core-seconds they were allocated for
     (what a cluster bills), the task and CPU time its stages spent, the peak memory of an executor and the bytes its
-    stages read, wrote and shuffled. In local mode the driver is the only executor. Empty when Spark cannot say."""
+    stages read, wrote and shuffled. In local mode the driver is the only executor. None when Spark cannot say."""
     try:
-        status = StatusStore(spark)
+        status = StatusStore(spark, wait_ms)
         everyone = status.executors()
         # On a cluster the driver is listed too, without cores; in local mode it is the executor.
         executors = [e for e in everyone if e.id() != "driver"] or everyone
@@ -1300,14 +1301,24 @@ def usage(spark):
 
 
 _usage_written = False
+_spark = None  # the batch run's session, for a usage event when the driver is terminated
 
 
-def emit_usage(spark):
-    """Writes the run's `usage` event, once, right before its final event, when Spark can still say."""
+def emit_usage(spark, within=None):
+    """Writes the run's `usage` event, once, right before its final event, when Spark can still say. With `within`
+    (seconds), asks from another thread and gives up after that long: a signal handler interrupted this thread, maybe
+    in the middle of a call to the JVM, and the JVM may be stopping too."""
     global _usage_written
     if spark is None or _usage_written:
         return
-    event = usage(spark)
+    if within is None:
+        event = usage(spark)
+    else:
+        answer = []
+        thread = threading.Thread(target=lambda: answer.append(usage(spark, wait_ms=500)), daemon=True)
+        thread.start()
+        thread.join(within)
+        event = answer[0] if answer else None
     if event is not None:
         _usage_written = True
         emit(event)
@@ -1376,6 +1387,8 @@ def on_terminate(signum, _frame):
     }
     if _running_node is not None:
         event["nodeId"] = _running_node
+    # A cancelled or timed-out run used the cluster too.
+    emit_usage(_spark, within=2.0)
     emit(event)
     os._exit(128 + signum)
 
@@ -1414,7 +1427,7 @@ def prepare_plan_checks():
 
 
 def run_batch(args):
-    global _events
+    global _events, _spark
     _events = open(args.events, "a", encoding="utf-8")
     signal.signal(signal.SIGTERM, on_terminate)
     signal.signal(signal.SIGINT, on_terminate)
@@ -1439,7 +1452,7 @@ def run_batch(args):
             with open(args.conf_file, encoding="utf-8") as fh:
                 for key, value in json.load(fh).items():
                     builder = builder.config(key, str(value))
-        spark = builder.getOrCreate()
+        spark = _spark = builder.getOrCreate()
         sc = spark.sparkContext
         app_start = sc.startTime
         for key, value in (plan.get("conf") or {}).items():

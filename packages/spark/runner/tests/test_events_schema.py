@@ -680,6 +680,7 @@ class BatchEvents(SchemaCase):
             self.assertValid(event, "runnerEvent")
         self.assertEqual(events[-1]["errorClass"], "TERMINATED")
         self.assertEqual(events[-1]["nodeId"], "slow")
+        self.assertEqual(events[-2]["type"], "usage")
 
 
 class ServeMessages(SchemaCase):
