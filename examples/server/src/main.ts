@@ -16,6 +16,7 @@ import {
 import express from 'express'
 import helmet from 'helmet'
 import swaggerUi from 'swagger-ui-dist'
+import { openLineageFromEnv } from './openlineage.ts'
 
 /** A running server and how to stop it. */
 export interface RunningServer {
@@ -35,8 +36,17 @@ export async function startServer(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<RunningServer> {
   const config = loadServerConfig(env)
-  const log = createLogger({ level: config.logLevel, secrets: Object.values(config.secrets) })
-  const studio = await createStudio({ ...studioOptions(config), logger: log, metrics: { processMetrics: true } })
+  const openLineage = openLineageFromEnv(env)
+  const log = createLogger({
+    level: config.logLevel,
+    secrets: [...Object.values(config.secrets), ...(openLineage?.apiKey ? [openLineage.apiKey] : [])],
+  })
+  const studio = await createStudio({
+    ...studioOptions(config),
+    logger: log,
+    metrics: { processMetrics: true },
+    ...(openLineage ? { openLineage } : {}),
+  })
   const worker =
     config.worker === 'embedded'
       ? await createStudioWorker(studio, { concurrency: config.workerConcurrency })
