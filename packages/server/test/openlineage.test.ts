@@ -3,13 +3,21 @@
 // hand; the job's Spark conf names the attempt as the parent run of a Spark listener's events; a failing run sends
 // FAIL naming the node and Spark's error class; a receiver answering 500 twice gets the event a third time and keeps
 // it once; with the receiver down the run still succeeds and the events are dropped with a warning. The API key is
-// sent as a bearer token and found in no log line, event or API answer.
+// sent as a bearer token and found in no log line, event or API answer. Without Spark (attempts claimed and finished
+// through the queue as a worker would, on PGlite and PostgreSQL): backfill partitions carry the backfill as parent and their range as nominal
+// time, an attempt that is retried ends with FAIL, a cancelled one with ABORT.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { OpenLineageRunEvent } from '@sparkle-studio/core'
-import { assertOpenLineageEvents, makeTempDir, type TempDir } from '@sparkle-studio/test-utils'
+import {
+  assertOpenLineageEvents,
+  createTestDatabase,
+  makeTempDir,
+  type TempDir,
+  type TestDatabase,
+} from '@sparkle-studio/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Call,
@@ -17,6 +25,7 @@ import {
   createStudio,
   createStudioWorker,
   openLineageAttemptRunId,
+  openLineageBackfillRunId,
   type Studio,
 } from '../src/index.ts'
 
@@ -300,3 +309,114 @@ describe('OpenLineage events of runs on Spark', () => {
     expect(JSON.stringify(answers)).not.toContain(API_KEY)
   })
 })
+
+describe.each(['pglite', 'postgres'] as const)(
+  'OpenLineage events of backfills, retries and cancels on %s (attempts ended through the queue, no Spark)',
+  (dialect) => {
+    let dir: TempDir
+    let database: TestDatabase | undefined
+    let studio: Studio
+    const receiver = new Receiver()
+    const worker = 'worker-1'
+    const ref = (runId: string, attempt = 1) => ({ runId, attempt, workerId: worker })
+
+    beforeAll(async () => {
+      dir = await makeTempDir('sparkle-openlineage-queue-')
+      if (dialect === 'postgres') database = await createTestDatabase('sparkle_openlineage')
+      await receiver.start()
+      const dataDir = join(dir.path, 'data')
+      studio = await createStudio({
+        dataDir,
+        ...(database ? { databaseUrl: database.url } : {}),
+        authentication: { bootstrap: false },
+        logger: createLogger({ level: 'warn', write: () => {} }),
+        openLineage: { url: `http://127.0.0.1:${receiver.port}/lineage`, pollMs: 50, settleMs: 200 },
+      })
+      // A backfill's runs get the partition's `ds`, `start` and `end` as params: the document declares them.
+      const params = ['ds', 'start', 'end'].map((name) => ({ name, type: 'string' as const }))
+      const document = { ...revenueDocument('revenue', dataDir, "status = 'paid'"), params }
+      await studio.api.createPipeline({ body: { name: 'revenue', document } }, call)
+    })
+
+    afterAll(async () => {
+      await studio?.close()
+      await receiver.stop()
+      await database?.drop()
+      await dir?.remove()
+    })
+
+    it('backfill partitions name the backfill as parent and their range as nominal time', async () => {
+      const created = await studio.runs.createBackfill({
+        pipeline: 'revenue',
+        start: '2026-11-01',
+        end: '2026-11-03',
+        grain: 'day',
+        concurrency: 5,
+      })
+      const backfillId = created.backfill?.id as string
+      const claims = await studio.queue.claim({ workerId: worker, limit: 10, leaseMs: 60_000 })
+      expect(claims).toHaveLength(2)
+      for (const c of claims) await studio.queue.finishAttempt(ref(c.run.id), { status: 'succeeded' })
+      const parent = {
+        run: { runId: openLineageBackfillRunId(backfillId) },
+        job: { namespace: 'sparkle-studio', name: 'revenue.backfill' },
+      }
+      const ranges: string[][] = []
+      for (const c of claims) {
+        const olRunId = openLineageAttemptRunId(`${c.run.id}.1`)
+        const events = await until(() => {
+          const got = receiver.delivered(olRunId)
+          return got.some((e) => e.eventType === 'COMPLETE') ? got : undefined
+        })
+        expect(events.map((e) => e.eventType)).toEqual(['START', 'COMPLETE'])
+        await assertOpenLineageEvents(events)
+        for (const e of events) {
+          expect(e.run.facets?.['parent']).toMatchObject({ ...parent, root: parent })
+          const nominal = e.run.facets?.['nominalTime']
+          ranges.push([String(nominal?.['nominalStartTime']), String(nominal?.['nominalEndTime'])])
+          // The datasets are the plan's, whatever the event.
+          expect(e.outputs.map((o) => o.name)).toEqual([join(dir.path, 'data', 'output', 'revenue')])
+        }
+      }
+      expect([...new Set(ranges.map((r) => r.join('/')))].sort()).toEqual([
+        '2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z',
+        '2026-11-02T00:00:00.000Z/2026-11-03T00:00:00.000Z',
+      ])
+    })
+
+    it('an attempt that is retried ends with FAIL, a cancelled one with ABORT, a run cancelled while it waits with nothing more', async () => {
+      const retried = (await studio.runs.enqueue({ pipeline: 'revenue', maxAttempts: 2 })).run
+      const cancelled = (await studio.runs.enqueue({ pipeline: 'revenue' })).run
+      await studio.queue.claim({ workerId: worker, limit: 10, leaseMs: 60_000 })
+      await studio.queue.finishAttempt(ref(retried.id), {
+        status: 'failed',
+        error: { code: 'SPARK_JOB_FAILED', nodeId: 'paid', errorClass: 'DIVIDE_BY_ZERO', message: 'Division by zero' },
+        retryable: true,
+      })
+      await studio.runs.cancel(cancelled.id)
+      await studio.queue.finishAttempt(ref(cancelled.id), { status: 'cancelled' })
+      // Cancelled while it waits for its second attempt: its first attempt already ended with FAIL.
+      await studio.runs.cancel(retried.id)
+
+      const failed = await until(() => {
+        const got = receiver.delivered(openLineageAttemptRunId(`${retried.id}.1`))
+        return got.some((e) => e.eventType === 'FAIL') ? got : undefined
+      })
+      const aborted = await until(() => {
+        const got = receiver.delivered(openLineageAttemptRunId(`${cancelled.id}.1`))
+        return got.some((e) => e.eventType === 'ABORT') ? got : undefined
+      })
+      await assertOpenLineageEvents([...failed, ...aborted])
+      expect(aborted.map((e) => e.eventType)).toEqual(['START', 'ABORT'])
+      expect(failed.at(-1)?.run.facets?.['errorMessage']?.['message']).toBe(
+        'node "paid" failed: [DIVIDE_BY_ZERO] Division by zero',
+      )
+      // Later scans send nothing more for the retried run.
+      await new Promise((ok) => setTimeout(ok, 600))
+      expect(receiver.delivered(openLineageAttemptRunId(`${retried.id}.1`)).map((e) => e.eventType)).toEqual([
+        'START',
+        'FAIL',
+      ])
+    })
+  },
+)

@@ -1,5 +1,5 @@
-// OpenLineage events of runs, read from the run store's events like the webhooks dispatcher reads them
-// (`webhooks/run-events.ts`): every status change and the runner's `spark` events are rows of `run_events` (ids
+// OpenLineage events of runs, read from the run store's events after a persisted cursor, as the webhooks dispatcher
+// reads them (`webhooks/run-event-cursor.ts`, shared): every status change and the runner's `spark` events are rows of `run_events` (ids
 // increasing), written by whichever process runs the worker, so reading that table after a persisted cursor sees every
 // attempt's start, Spark application and end, from any process, across restarts.
 import {
@@ -21,6 +21,7 @@ import {
 import { type Kysely, sql } from 'kysely'
 import type { Logger } from '../logger.ts'
 import type { StudioParts } from '../parts.ts'
+import { advanceRunEventCursor, createRunEventCursor, readRunEventCursor } from '../webhooks/run-event-cursor.ts'
 import {
   backfillJobName,
   DEFAULT_OPENLINEAGE_NAMESPACE,
@@ -137,11 +138,7 @@ export class OpenLineageEmitter {
 
   async #init(): Promise<void> {
     // Runs that ended before OpenLineage was configured are not replayed.
-    await sql`
-      INSERT INTO webhook_cursor (name, last_event_id)
-      SELECT ${CURSOR}, COALESCE(max(id), 0) FROM run_events
-      ON CONFLICT (name) DO NOTHING
-    `.execute(this.#db)
+    await createRunEventCursor(this.#db, CURSOR)
   }
 
   async #loop(): Promise<void> {
@@ -159,10 +156,7 @@ export class OpenLineageEmitter {
   }
 
   async #scan(): Promise<void> {
-    const { rows: cursorRows } = await sql<{ last_event_id: string }>`
-      SELECT last_event_id FROM webhook_cursor WHERE name = ${CURSOR}
-    `.execute(this.#db)
-    const cursor = String(cursorRows[0]?.last_event_id ?? '0')
+    const cursor = await readRunEventCursor(this.#db, CURSOR)
     const { rows } = await sql<EventRow>`
       SELECT e.id, e.run_id, e.attempt, e.type, e.payload, e.created_at, r.pipeline, r.backfill_id,
         bp.partition_start, bp.partition_end, a.status AS attempt_status, a.error AS attempt_error
@@ -185,16 +179,14 @@ export class OpenLineageEmitter {
       this.#sent.add(String(row.id))
     }
     // Past the events old enough that no lower id can still commit; with a full batch, not past its last row.
-    const upper = rows.length === BATCH ? sql`AND id <= ${rows.at(-1)?.id}` : sql``
-    const { rows: settled } = await sql<{ id: string | null }>`
-      SELECT max(id) AS id FROM run_events
-      WHERE id > ${cursor} AND created_at < now() - ${this.#settleMs} * interval '1 millisecond' ${upper}
-    `.execute(this.#db)
-    const next = settled[0]?.id
-    if (next === null || next === undefined) return
-    await sql`
-      UPDATE webhook_cursor SET last_event_id = GREATEST(last_event_id, ${next}::bigint) WHERE name = ${CURSOR}
-    `.execute(this.#db)
+    const next = await advanceRunEventCursor(
+      this.#db,
+      CURSOR,
+      cursor,
+      this.#settleMs,
+      rows.length === BATCH ? rows.at(-1)?.id : undefined,
+    )
+    if (next === undefined) return
     for (const id of this.#sent) if (BigInt(id) <= BigInt(next)) this.#sent.delete(id)
   }
 
@@ -284,7 +276,11 @@ export class OpenLineageEmitter {
       })
       return openLineageDatasets(plan, lineage, { producer: this.#producer })
     } catch (error) {
-      this.#log.debug('run datasets not known', { runId, error: (error as Error).message })
+      if (signal.aborted) return { inputs: [], outputs: [] }
+      this.#log.warn('run datasets not known: its events have no inputs and outputs', {
+        runId,
+        error: (error as Error).message,
+      })
       return { inputs: [], outputs: [] }
     }
   }

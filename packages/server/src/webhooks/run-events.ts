@@ -6,6 +6,7 @@ import type { RunStore } from '@sparkle-studio/runs'
 import { type Kysely, sql } from 'kysely'
 import type { ApiSchema } from '../auth/tables.ts'
 import type { OutboxEvent } from './records.ts'
+import { advanceRunEventCursor, readRunEventCursor } from './run-event-cursor.ts'
 
 const CURSOR = 'run_events'
 const FINAL = sql`('succeeded', 'failed', 'cancelled')`
@@ -48,12 +49,7 @@ export interface RunEventScan {
  */
 export async function scanRunEvents(scan: RunEventScan): Promise<number> {
   const { db } = scan
-  const cursorRow = await db
-    .selectFrom('webhook_cursor')
-    .select('last_event_id')
-    .where('name', '=', CURSOR)
-    .executeTakeFirst()
-  const cursor = cursorRow ? String(cursorRow.last_event_id) : '0'
+  const cursor = await readRunEventCursor(db, CURSOR)
   const { rows } = await sql<FinalEventRow>`
     SELECT e.id, e.run_id, e.attempt, e.payload, e.created_at, r.pipeline, r.revision, r.backfill_id,
       r.partition_key, r.error AS run_error
@@ -94,17 +90,13 @@ export async function scanRunEvents(scan: RunEventScan): Promise<number> {
   }
   for (const [id, occurredAt] of backfills) queued += await backfillCompleted(scan, id, occurredAt)
   // Past the events old enough that no lower id can still commit; with a full batch, not past its last row.
-  const upper = rows.length === scan.batch ? sql`AND id <= ${rows.at(-1)?.id}` : sql``
-  const { rows: settled } = await sql<{ id: string | null }>`
-    SELECT max(id) AS id FROM run_events
-    WHERE id > ${cursor} AND created_at < now() - ${scan.settleMs} * interval '1 millisecond' ${upper}
-  `.execute(db)
-  const next = settled[0]?.id
-  if (next !== null && next !== undefined) {
-    await sql`
-      UPDATE webhook_cursor SET last_event_id = GREATEST(last_event_id, ${next}::bigint) WHERE name = ${CURSOR}
-    `.execute(db)
-  }
+  await advanceRunEventCursor(
+    db,
+    CURSOR,
+    cursor,
+    scan.settleMs,
+    rows.length === scan.batch ? rows.at(-1)?.id : undefined,
+  )
   return queued
 }
 
