@@ -128,11 +128,15 @@ export class OpenLineageEmitter {
     return this.#transport.drain(signal)
   }
 
-  /** Stops reading and sending (events not yet sent are dropped; the cursor keeps what was read for good). */
-  async stop(): Promise<void> {
+  /**
+   * Stops reading run events, gives the events already queued up to `graceMs` to be sent (a run's last event, at
+   * shutdown), then stops sending: what is left is dropped (the cursor keeps what was read for good).
+   */
+  async stop(graceMs = 2_000): Promise<void> {
     this.#stop.abort()
     clearTimeout(this.#timer)
     await this.#tick?.catch(() => undefined)
+    await this.#transport.drain(AbortSignal.timeout(graceMs))
     await this.#transport.stop()
   }
 
