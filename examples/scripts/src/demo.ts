@@ -96,7 +96,41 @@ async function runWithProgress(
     `  run ${run.id}: ${status === 'succeeded' ? green(status) : status} (Spark application ${final.appId ?? '-'})`,
   )
   if (status !== 'succeeded') console.log(`  error: ${JSON.stringify(final.error)}\n  logs: ${final.logsUrl}`)
+  // Which node took the time and how many rows it read and wrote, from Spark's own counts.
+  const { steps, usage } = await client.executionSteps({ params: { id: run.id } })
+  console.log(
+    table(
+      steps.map((s) => ({
+        node: s.nodeId,
+        kind: s.kind,
+        status: s.status,
+        ms: s.durationMs ?? null,
+        'rows in': s.rowsIn ?? null,
+        'rows out': s.rowsOut ?? null,
+        written: s.bytesWritten === undefined ? null : bytes(s.bytesWritten),
+        'task ms': s.taskMs ?? null,
+      })),
+      50,
+    ),
+  )
+  if (usage) {
+    console.log(
+      `  used ${usage.coreSeconds.toFixed(1)} core-seconds (${usage.cores ?? '?'} cores), tasks ${usage.taskSeconds.toFixed(2)} s, peak memory ${usage.peakMemoryBytes === undefined ? '-' : bytes(usage.peakMemoryBytes)}`,
+    )
+  }
   return status
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = n / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
 }
 
 function portIsFree(port: number): Promise<boolean> {

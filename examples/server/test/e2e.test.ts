@@ -1,6 +1,7 @@
 // End to end through the typed client: the real server (Express), its embedded worker, Spark, a git repository,
 // PostgreSQL, and a GitHub API stand-in for the pull request. Twice: with runs through spark-submit on this machine
 // (local), and with SPARK_REMOTE pointing at a Spark Connect server (started from the installed Spark, with a token).
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ApiConflictError, createStudioClient, type StudioClient } from '@sparkle-studio/client'
 import { sampleOrders } from '@sparkle-studio/server'
@@ -57,6 +58,7 @@ describe.each([{ backend: 'spark-submit' as const }, { backend: 'connect' as con
         SPARKLE_PR_TOKEN: 'gh-test-token',
         SPARKLE_PR_API_URL: github.apiUrl,
         SPARKLE_ADMIN_KEY: ADMIN_KEY,
+        SPARKLE_PIPELINE_BUDGETS: 'revenue=100000',
         ...(connect ? { SPARK_REMOTE: `${connect.url}/;token=${token}` } : {}),
       })
       client = createStudioClient({ baseUrl: server.url, timeout: 120_000, token: ADMIN_KEY })
@@ -187,6 +189,49 @@ describe.each([{ backend: 'spark-submit' as const }, { backend: 'connect' as con
           revenue: Math.round(Number(r['revenue']) * 100) / 100,
         })),
       ).toEqual(expectedRevenue('2026-11-02'))
+
+      // The run's steps: every node in plan order, succeeded. Through spark-submit, the sink's counts are Spark's own
+      // and equal what is on disk: the rows just read back, the bytes of its data files, the records read.
+      const { steps, usage, attempt } = await client.executionSteps({ params: { id: run.id } })
+      expect(attempt).toBe(1)
+      // Every node of the document has its step(s) (a check runs as one more step), in plan order, all succeeded.
+      const nodeIds = (first.document as { nodes: { id: string }[] }).nodes.map((n) => n.id)
+      expect(new Set(steps.map((s) => s.nodeId))).toEqual(new Set(nodeIds))
+      expect(steps.map((s) => s.index)).toEqual(steps.map((_, i) => i))
+      expect(steps.filter((s) => s.status !== 'succeeded')).toEqual([])
+      expect(steps.at(-1)?.nodeId).toBe('out')
+      const sink = steps.find((s) => s.nodeId === 'out')
+      if (backend === 'spark-submit') {
+        const outDir = join(dir.path, 'output', 'daily_revenue', 'ds=2026-11-02')
+        const parts = (await readdir(outDir)).filter((f) => f.startsWith('part-'))
+        const onDisk = (await Promise.all(parts.map((f) => stat(join(outDir, f))))).reduce((n, s) => n + s.size, 0)
+        expect(sink).toMatchObject({ rowsOut: written.length, bytesWritten: onDisk, jobs: expect.any(Number) })
+        // Records Spark read for the sink: the filter on status is pushed into the CSV reader, so only paid orders.
+        expect(sink?.rowsIn).toBe(sampleOrders('2026-11-02').filter((o) => o.status === 'paid').length)
+        // What the attempt used: plausible against its wall time on local[2]'s two cores.
+        const wallSeconds =
+          (Date.parse(finished.attempts?.[0]?.finishedAt ?? '') - Date.parse(finished.attempts?.[0]?.startedAt ?? '')) /
+          1000
+        expect(usage?.cores).toBe(2)
+        expect(usage?.taskSeconds).toBeGreaterThan(0)
+        expect(usage?.taskSeconds).toBeLessThanOrEqual(usage?.coreSeconds ?? 0)
+        expect(usage?.coreSeconds).toBeLessThanOrEqual(wallSeconds * 2)
+        expect(finished.attempts?.[0]?.usage).toEqual(usage)
+        // The pipeline's day: this run's usage, beside the budget the operator set.
+        const day = await client.pipelineUsage({ params: { name: 'revenue' }, query: { days: 1 } })
+        expect(day.budget).toEqual({ coreSecondsPerDay: 100_000 })
+        expect(day.days).toEqual([
+          expect.objectContaining({
+            day: new Date().toISOString().slice(0, 10),
+            attempts: 1,
+            coreSeconds: usage?.coreSeconds,
+          }),
+        ])
+      } else {
+        // Spark Connect answers a write with no metrics: the steps have their times, not Spark's counts.
+        expect(sink?.durationMs).toBeGreaterThanOrEqual(0)
+        expect(usage).toBeUndefined()
+      }
 
       // Backfill three days: three runs, all succeed.
       const backfill = await client.backfill({

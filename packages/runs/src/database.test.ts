@@ -24,7 +24,7 @@ describe.each(dialects)('run store database on %s', (dialect) => {
 
   it('migrates once, idempotently, and stores a run with its events', async () => {
     expect(store.dialect).toBe(dialect)
-    expect(await migrateToLatest(store.db)).toEqual(['0001_runs', '0002_run_attribution'])
+    expect(await migrateToLatest(store.db)).toEqual(['0001_runs', '0002_run_attribution', '0003_run_usage'])
     expect(await migrateToLatest(store.db)).toEqual([])
     await store.db
       .insertInto('runs')

@@ -1,4 +1,5 @@
 import type { Run, RunAttempt, RunError } from './run.ts'
+import type { RunUsage } from './usage.ts'
 
 /**
  * Why a worker aborted an execution: the run's cancel was requested (cancel the job), the worker is shutting down,
@@ -28,6 +29,11 @@ export interface ExecutionContext {
   event(type: string, payload?: Readonly<Record<string, unknown>>): void
   /** Records a log line as a `log` event (buffered). */
   log(line: string): void
+  /**
+   * Records what the attempt used on the cluster (written in the background; a later call replaces it). Budgets
+   * count it against the pipeline's day.
+   */
+  usage(usage: RunUsage): void
 }
 
 /**

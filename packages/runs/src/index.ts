@@ -56,6 +56,7 @@ export type {
   RunAttemptsTable,
   RunEventsTable,
   RunsTable,
+  RunUsageTable,
   ScheduleStateTable,
   StoreLeasesTable,
   StoreSchema,
@@ -63,5 +64,7 @@ export type {
 export type { ShutdownOptions } from './shutdown.ts'
 export { handleShutdownSignals } from './shutdown.ts'
 export { formatZoned, isValidTimeZone } from './time-zone.ts'
-export type { WorkerHealth, WorkerOptions } from './worker.ts'
+export type { AttemptUsage, DailyUsage, RunUsage } from './usage.ts'
+export { utcDayStart } from './usage.ts'
+export type { UsageBudgets, WorkerHealth, WorkerOptions } from './worker.ts'
 export { Worker } from './worker.ts'

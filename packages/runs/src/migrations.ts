@@ -117,6 +117,31 @@ const migrations: Record<string, Migration> = {
       await sql.raw('ALTER TABLE runs ADD COLUMN cancelled_by text').execute(db)
     },
   },
+  // What each attempt used on the cluster (Spark's own counts), summed per pipeline and day for budgets.
+  '0003_run_usage': {
+    async up(db) {
+      await sql
+        .raw(`CREATE TABLE run_usage (
+          run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+          attempt integer NOT NULL,
+          pipeline text NOT NULL,
+          recorded_at timestamptz NOT NULL DEFAULT now(),
+          core_seconds double precision NOT NULL CHECK (core_seconds >= 0),
+          task_seconds double precision NOT NULL CHECK (task_seconds >= 0),
+          cpu_seconds double precision,
+          peak_memory_bytes double precision,
+          input_bytes double precision,
+          output_bytes double precision,
+          shuffle_read_bytes double precision,
+          shuffle_write_bytes double precision,
+          executors integer,
+          cores integer,
+          PRIMARY KEY (run_id, attempt)
+        )`)
+        .execute(db)
+      await sql.raw('CREATE INDEX run_usage_pipeline_day ON run_usage (pipeline, recorded_at)').execute(db)
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -15,6 +15,7 @@ import { type Claim, type ClaimRequest, claimRuns, type HeartbeatResult, renewLe
 import { bindContext, contextOf, type RunStoreOptions } from './context.ts'
 import { acquireLease, releaseLease } from './leases.ts'
 import type { StoreSchema } from './schema.ts'
+import { coreSecondsSince, type RunUsage, recordUsage } from './usage.ts'
 
 /**
  * The run store as a worker speaks to it: claim runs (SKIP LOCKED with leases), renew leases, record submissions
@@ -44,6 +45,21 @@ export class RunQueue {
   /** Claims runs for a worker (see {@link ClaimRequest}). */
   claim(request: ClaimRequest): Promise<Claim[]> {
     return claimRuns(contextOf(this), request)
+  }
+
+  /** Records (or replaces) what an attempt used on the cluster. */
+  recordUsage(ref: AttemptRef, usage: RunUsage): Promise<void> {
+    return recordUsage(contextOf(this), ref, usage)
+  }
+
+  /** Core-seconds a pipeline's attempts reported since `since` (for budgets). */
+  coreSecondsSince(pipeline: string, since: Date): Promise<number> {
+    return coreSecondsSince(contextOf(this), pipeline, since)
+  }
+
+  /** The store's clock (the injected one, else the machine's). */
+  now(): Date {
+    return contextOf(this).clock?.() ?? new Date()
   }
 
   /** Renews a worker's leases; runs missing from the result were lost to another worker. */

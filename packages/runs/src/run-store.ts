@@ -28,6 +28,7 @@ import {
 } from './run-queries.ts'
 import { listScheduleStates, type ScheduleState } from './schedule-state.ts'
 import type { StoreSchema } from './schema.ts'
+import { type AttemptUsage, type DailyUsage, dailyUsage, runUsage } from './usage.ts'
 
 export type { RunStoreOptions } from './context.ts'
 
@@ -105,6 +106,22 @@ export class RunStore {
   /** The events of a run, oldest first; pass the last id as `after` to read on. */
   events(runId: string, options: EventQuery = {}): Promise<RunEvent[]> {
     return listEvents(contextOf(this), runId, options)
+  }
+
+  /** The usage each attempt of a run reported (Spark's counts), first attempt first. */
+  usage(runId: string, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<AttemptUsage[]> {
+    return runUsage(contextOf(this), runId, options.signal)
+  }
+
+  /**
+   * A pipeline's usage per UTC day over `[from, to)`, oldest first; days without usage are left out.
+   */
+  dailyUsage(
+    pipeline: string,
+    range: { readonly from: Date; readonly to: Date },
+    options: { readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<DailyUsage[]> {
+    return dailyUsage(contextOf(this), pipeline, range.from, range.to, options.signal)
   }
 
   /**

@@ -107,6 +107,24 @@ export interface StoreLeasesTable {
   expires_at: ColumnType<Date, Date | string, Date | string>
 }
 
+/** The `run_usage` table: what each attempt used on the cluster, as Spark counted it. */
+export interface RunUsageTable {
+  run_id: string
+  attempt: number
+  pipeline: string
+  recorded_at: ColumnType<Date, Date | string | undefined, Date | string>
+  core_seconds: number
+  task_seconds: number
+  cpu_seconds: number | null
+  peak_memory_bytes: number | null
+  input_bytes: number | null
+  output_bytes: number | null
+  shuffle_read_bytes: number | null
+  shuffle_write_bytes: number | null
+  executors: number | null
+  cores: number | null
+}
+
 /** Every table of the run store, for `Kysely<StoreSchema>`. */
 export interface StoreSchema {
   runs: RunsTable
@@ -116,4 +134,5 @@ export interface StoreSchema {
   backfill_partitions: BackfillPartitionsTable
   schedule_state: ScheduleStateTable
   store_leases: StoreLeasesTable
+  run_usage: RunUsageTable
 }

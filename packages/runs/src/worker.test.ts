@@ -330,6 +330,89 @@ describe.each(dialects)('worker on %s', (dialect) => {
     await eventually(async () => ((await store.events(run.id, { types: ['custom'] })).length === 1 ? true : undefined))
   })
 
+  it("records each attempt's usage and refuses to start a run whose pipeline used its day's budget", async () => {
+    let now = new Date('2026-11-02T10:00:00Z')
+    store = t.store({ now: () => now })
+    const executed: string[] = []
+    const w = worker(
+      {
+        async execute(ctx) {
+          executed.push(ctx.run.id)
+          ctx.usage({ coreSeconds: 6, taskSeconds: 4.5, cpuSeconds: 3, outputBytes: 1_234, cores: 2, executors: 1 })
+          return { status: 'succeeded' }
+        },
+      },
+      { budgets: { default: 100, pipelines: { capped: 10 } } },
+    )
+    await w.start()
+    const finished = async (id: string) => {
+      const run = await store.get(id)
+      return run.status === 'succeeded' || run.status === 'failed' ? run : undefined
+    }
+    // 6 core-seconds, then 12: both start (each is under 10 when it is claimed); the third is refused.
+    const first = (await store.enqueue({ pipeline: 'capped' })).run
+    await eventually(() => finished(first.id))
+    const second = (await store.enqueue({ pipeline: 'capped' })).run
+    await eventually(() => finished(second.id))
+    const third = (await store.enqueue({ pipeline: 'capped', maxAttempts: 3 })).run
+    const refused = await eventually(() => finished(third.id))
+    expect(refused.status).toBe('failed')
+    expect(refused.attempt).toBe(1)
+    expect(refused.error).toEqual({
+      code: 'BUDGET_EXCEEDED',
+      message: 'pipeline capped used 12 of its 10 core-seconds on 2026-11-02 (UTC); its runs start again the next day',
+    })
+    expect(executed).toEqual([first.id, second.id])
+    await eventually(async () =>
+      (await store.events(third.id, { types: ['budget'] })).length === 1 ? true : undefined,
+    )
+    expect((await store.events(third.id, { types: ['budget'] }))[0]?.payload).toEqual({
+      day: '2026-11-02',
+      budgetCoreSeconds: 10,
+      usedCoreSeconds: 12,
+    })
+    // Another pipeline has its own budget (the default).
+    const other = (await store.enqueue({ pipeline: 'other' })).run
+    expect((await eventually(() => finished(other.id))).status).toBe('succeeded')
+    // The next UTC day, the pipeline runs again.
+    now = new Date('2026-11-03T00:00:01Z')
+    const nextDay = (await store.enqueue({ pipeline: 'capped' })).run
+    expect((await eventually(() => finished(nextDay.id))).status).toBe('succeeded')
+
+    expect(await store.usage(first.id)).toEqual([
+      {
+        runId: first.id,
+        attempt: 1,
+        pipeline: 'capped',
+        recordedAt: new Date('2026-11-02T10:00:00Z'),
+        coreSeconds: 6,
+        taskSeconds: 4.5,
+        cpuSeconds: 3,
+        outputBytes: 1_234,
+        cores: 2,
+        executors: 1,
+      },
+    ])
+    expect(await store.usage(third.id)).toEqual([])
+    const days = await store.dailyUsage('capped', {
+      from: new Date('2026-11-01T00:00:00Z'),
+      to: new Date('2026-11-04T00:00:00Z'),
+    })
+    expect(days).toEqual([
+      expect.objectContaining({ day: '2026-11-02', attempts: 2, coreSeconds: 12, taskSeconds: 9, outputBytes: 2_468 }),
+      expect.objectContaining({ day: '2026-11-03', attempts: 1, coreSeconds: 6 }),
+    ])
+  })
+
+  it('refuses budgets that are not numbers of core-seconds', () => {
+    expect(() => worker({ execute: async () => ({ status: 'succeeded' }) }, { budgets: { default: -1 } })).toThrow(
+      /budget default must be a number of core-seconds >= 0/,
+    )
+    expect(() =>
+      worker({ execute: async () => ({ status: 'succeeded' }) }, { budgets: { pipelines: { p: Number.NaN } } }),
+    ).toThrow(/budget p must be/)
+  })
+
   it('runs the scheduler while it holds the lease and executes the scheduled runs', async () => {
     let clock = new Date('2026-11-01T09:59:50Z')
     const scheduler = new Scheduler({

@@ -14,6 +14,19 @@ import type { Unlisten } from './notify.ts'
 import type { RunError } from './run.ts'
 import type { RunQueue } from './run-queue.ts'
 import type { Scheduler } from './scheduler.ts'
+import { utcDayStart } from './usage.ts'
+
+/**
+ * Core-seconds per UTC day that a pipeline's runs may use (executor cores × time held, as Spark counts it). The
+ * worker checks a run's pipeline when it claims the run: once the day's attempts have used the budget, the run fails
+ * with `BUDGET_EXCEEDED` instead of starting, and runs the next day start again.
+ */
+export interface UsageBudgets {
+  /** The budget of pipelines not named in `pipelines`; none when absent. */
+  readonly default?: number | undefined
+  /** Budgets by pipeline name. */
+  readonly pipelines?: Readonly<Record<string, number>> | undefined
+}
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -72,6 +85,8 @@ export interface WorkerOptions {
   readonly healthIntervalMs?: number | undefined
   /** Enqueues scheduled runs while this worker holds the scheduler lease. */
   readonly scheduler?: Scheduler | undefined
+  /** Per-pipeline daily budgets of core-seconds, enforced when a run is claimed. */
+  readonly budgets?: UsageBudgets | undefined
   /**
    * Period of scheduler ticks.
    * @default 10_000
@@ -106,6 +121,8 @@ interface InFlight {
   readonly controller: AbortController
   cause: AbortCause | undefined
   settled: boolean
+  /** Usage records being written for this attempt. */
+  readonly usageWrites: Promise<void>[]
 }
 
 const MAX_BUFFERED_EVENTS = 10_000
@@ -149,6 +166,7 @@ export class Worker {
   readonly #healthFile: string | undefined
   readonly #healthIntervalMs: number
   readonly #scheduler: Scheduler | undefined
+  readonly #budgets: UsageBudgets | undefined
   readonly #scheduleIntervalMs: number
   readonly #shutdownTimeoutMs: number
   readonly #signal: AbortSignal | undefined
@@ -194,6 +212,7 @@ export class Worker {
     this.#healthFile = options.healthFile
     this.#healthIntervalMs = options.healthIntervalMs ?? 1_000
     this.#scheduler = options.scheduler
+    this.#budgets = checkBudgets(options.budgets)
     this.#scheduleIntervalMs = positiveInt(options.scheduleIntervalMs ?? 10_000, 'scheduleIntervalMs')
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000
     this.#signal = options.signal
@@ -388,7 +407,14 @@ export class Worker {
 
   #start(claim: Claim): void {
     const ref = { runId: claim.run.id, attempt: claim.attempt.attempt, workerId: this.workerId }
-    const flight: InFlight = { claim, ref, controller: new AbortController(), cause: undefined, settled: false }
+    const flight: InFlight = {
+      claim,
+      ref,
+      controller: new AbortController(),
+      cause: undefined,
+      settled: false,
+      usageWrites: [],
+    }
     this.#inFlight.set(claim.run.id, flight)
     this.#logger.log('info', claim.takeover ? 'run taken over' : 'run claimed', {
       workerId: this.workerId,
@@ -436,6 +462,13 @@ export class Worker {
         this.#retryDb('record submission', () => this.#runs.recordSubmission(ref, submissionId, appId), 8),
       event: (type, payload = {}) => this.#pushEvent({ runId: ref.runId, attempt: ref.attempt, type, payload }),
       log: (line) => this.#pushEvent({ runId: ref.runId, attempt: ref.attempt, type: 'log', payload: { line } }),
+      usage: (usage) => {
+        flight.usageWrites.push(
+          this.#retryDb('record usage', () => this.#runs.recordUsage(ref, usage), 5).catch((error: unknown) =>
+            this.#logger.log('warn', 'usage not recorded', { ...ref, error: errorMessage(error) }),
+          ),
+        )
+      },
     }
   }
 
@@ -453,7 +486,7 @@ export class Worker {
             ? { status: 'detached' }
             : { status: 'failed', error: toRunError(error) }
     }
-    await this.#flushEvents()
+    await Promise.all([this.#flushEvents(), ...flight.usageWrites])
     if (flight.cause === 'lease-lost') {
       this.#logger.log('warn', 'lease lost; another worker owns the run now', { ...ref })
       return
@@ -486,6 +519,18 @@ export class Worker {
     if (claim.run.cancelRequestedAt) this.#abort(flight, 'cancel')
     if (!claim.takeover) {
       if (flight.cause === 'cancel') return { status: 'cancelled' }
+      const over = await this.#overBudget(claim)
+      if (over) {
+        ctx.event('budget', { ...over })
+        return {
+          status: 'failed',
+          error: {
+            code: 'BUDGET_EXCEEDED',
+            message: `pipeline ${claim.run.pipeline} used ${round(over.usedCoreSeconds)} of its ${over.budgetCoreSeconds} core-seconds on ${over.day} (UTC); its runs start again the next day`,
+          },
+          retryable: false,
+        }
+      }
       return this.#executor.execute(ctx)
     }
     const submissionId = claim.attempt.submissionId
@@ -594,6 +639,19 @@ export class Worker {
   }
 
   /** Retries a database write through connection errors (a restart), with backoff, `tries` times or forever. */
+  /** The pipeline's budget and the day's use when the day's budget is used up; nothing when it may run. */
+  async #overBudget(
+    claim: Claim,
+  ): Promise<{ day: string; budgetCoreSeconds: number; usedCoreSeconds: number } | undefined> {
+    const pipeline = claim.run.pipeline
+    const budget = this.#budgets?.pipelines?.[pipeline] ?? this.#budgets?.default
+    if (budget === undefined) return undefined
+    const dayStart = utcDayStart(this.#runs.now())
+    const used = await this.#retryDb('read usage', () => this.#runs.coreSecondsSince(pipeline, dayStart), 8)
+    if (used < budget) return undefined
+    return { day: dayStart.toISOString().slice(0, 10), budgetCoreSeconds: budget, usedCoreSeconds: used }
+  }
+
   async #retryDb<T>(what: string, fn: () => Promise<T>, tries = Number.POSITIVE_INFINITY): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -668,4 +726,21 @@ function toAttemptOutcome(outcome: Exclude<ExecutionOutcome, { status: 'detached
     case 'lost':
       return { status: 'lost', error: outcome.error }
   }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10
+
+/** The budgets as given, after checking each is a number of core-seconds (zero stops every run). */
+function checkBudgets(budgets: UsageBudgets | undefined): UsageBudgets | undefined {
+  if (!budgets) return undefined
+  const entries = [
+    ...(budgets.default !== undefined ? [['default', budgets.default] as const] : []),
+    ...Object.entries(budgets.pipelines ?? {}),
+  ]
+  for (const [name, value] of entries) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new StudioError('VALIDATION_FAILED', `budget ${name} must be a number of core-seconds >= 0, not ${value}`)
+    }
+  }
+  return budgets
 }

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import { type ExecutionPolicy, StudioError } from '@sparkle-studio/core'
 import { GitHubProvider, GitLabProvider, type PullRequestProvider } from '@sparkle-studio/git'
+import type { UsageBudgets } from '@sparkle-studio/runs'
 import { type ConnectionString, parseConnectionString } from '@sparkle-studio/spark/connect'
 import { z } from 'zod'
 import type { JwtAuthenticatorOptions } from './auth/jwt.ts'
@@ -94,6 +95,14 @@ const EnvSchema = z.object({
     .min(32, 'at least 32 characters')
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .optional(),
+  SPARKLE_DAILY_CORE_SECONDS: z.coerce.number().min(0).optional(),
+  SPARKLE_PIPELINE_BUDGETS: z
+    .string()
+    .regex(
+      /^\s*(?:[a-z0-9][a-z0-9_-]*\s*=\s*\d+(?:\.\d+)?\s*(?:,\s*|$))*$/,
+      'pipeline=core-seconds pairs, comma separated, such as orders=3600,revenue=600',
+    )
+    .optional(),
   SPARKLE_JWT_JWKS_URL: z.string().url().optional(),
   SPARKLE_JWT_PUBLIC_KEY: z.string().optional(),
   SPARKLE_JWT_ISSUER: z.string().optional(),
@@ -183,6 +192,11 @@ export interface ServerConfig {
    * characters), for Prometheus; without it, scrapes need an API key or a JWT.
    */
   readonly metricsToken: string | undefined
+  /**
+   * Daily core-seconds budgets: the default (`SPARKLE_DAILY_CORE_SECONDS`) and per pipeline
+   * (`SPARKLE_PIPELINE_BUDGETS`, `orders=3600,revenue=600`); none when neither is set.
+   */
+  readonly budgets: UsageBudgets | undefined
 }
 
 /** A root as the policy takes it: URIs (`s3a://bucket/raw/`) as they are, local paths made absolute. */
@@ -284,8 +298,9 @@ function artifactsOf(e: z.output<typeof EnvSchema>, dataDir: string): ArtifactsO
  * `SPARKLE_MAX_BACKFILL_PARTITIONS`, `SPARKLE_MIN_SCHEDULE_INTERVAL` (minutes), the artifact storage's
  * `SPARKLE_ARTIFACTS_MAX_BYTES` (`1gb`), `SPARKLE_ARTIFACTS_DIR`, `SPARKLE_ARTIFACTS_S3_BUCKET`,
  * `SPARKLE_ARTIFACTS_S3_PREFIX`, `SPARKLE_ARTIFACTS_S3_ENDPOINT`, `SPARKLE_ARTIFACTS_S3_REGION` (S3 credentials come
- * from the AWS SDK's own environment variables), `SPARKLE_METRICS_TOKEN` (a bearer token for `GET /metrics`), and
- * every `SPARKLE_SECRET_<NAME>`.
+ * from the AWS SDK's own environment variables), `SPARKLE_METRICS_TOKEN` (a bearer token for `GET /metrics`), the
+ * daily core-seconds budgets `SPARKLE_DAILY_CORE_SECONDS` and `SPARKLE_PIPELINE_BUDGETS` (`orders=3600,revenue=600`),
+ * and every `SPARKLE_SECRET_<NAME>`.
  * @throws StudioError `BAD_REQUEST` listing every invalid variable (never their values).
  */
 export function loadServerConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
@@ -345,7 +360,21 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     policy: policyOf(e, dataDir),
     artifacts: artifactsOf(e, dataDir),
     metricsToken: e.SPARKLE_METRICS_TOKEN,
+    budgets: budgetsOf(e),
   })
+}
+
+function budgetsOf(e: z.output<typeof EnvSchema>): UsageBudgets | undefined {
+  const pipelines: Record<string, number> = {}
+  for (const pair of (e.SPARKLE_PIPELINE_BUDGETS ?? '').split(',')) {
+    const [name, seconds] = pair.split('=').map((part) => part.trim())
+    if (name && seconds) pipelines[name] = Number(seconds)
+  }
+  if (e.SPARKLE_DAILY_CORE_SECONDS === undefined && Object.keys(pipelines).length === 0) return undefined
+  return {
+    ...(e.SPARKLE_DAILY_CORE_SECONDS !== undefined ? { default: e.SPARKLE_DAILY_CORE_SECONDS } : {}),
+    ...(Object.keys(pipelines).length > 0 ? { pipelines } : {}),
+  }
 }
 
 /** The pull request provider a configuration names, if any. */
@@ -385,6 +414,7 @@ export function studioOptions(config: ServerConfig): StudioOptions {
     authentication: config.authentication,
     policy: config.policy,
     artifacts: config.artifacts,
+    ...(config.budgets ? { budgets: config.budgets } : {}),
   }
 }
 

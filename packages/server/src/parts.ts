@@ -1,6 +1,6 @@
 import type { ComponentRegistry, ExecutionPlan, ExecutionPolicy, PipelineDocument } from '@sparkle-studio/core'
 import type { GitPipelineStore, PullRequestProvider } from '@sparkle-studio/git'
-import type { Run, RunQueue, RunStore, StoreDatabase } from '@sparkle-studio/runs'
+import type { Run, RunQueue, RunStore, StoreDatabase, UsageBudgets } from '@sparkle-studio/runs'
 import type { Previewer, SparkRuntime, Submitter } from '@sparkle-studio/spark'
 import type { ArtifactService } from './artifacts/service.ts'
 import type { AuditLog } from './auth/audit.ts'
@@ -37,6 +37,8 @@ export interface StudioParts {
   readonly webhooks: WebhookService
   /** What pipelines may do: every save, compile, preview, run and backfill of the studio is held to it (frozen). */
   readonly policy: ExecutionPolicy
+  /** Daily core-seconds budgets per pipeline, enforced by the studio's workers when they claim runs. */
+  readonly budgets: UsageBudgets | undefined
   /** Spark, found on first use; the error says what is missing. */
   sparkRuntime(): Promise<SparkRuntime>
   /**

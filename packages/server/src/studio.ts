@@ -17,7 +17,7 @@ import {
   initRepository,
   type PullRequestProvider,
 } from '@sparkle-studio/git'
-import { migrateToLatest, openDatabase, RunQueue, RunStore } from '@sparkle-studio/runs'
+import { migrateToLatest, openDatabase, RunQueue, RunStore, type UsageBudgets } from '@sparkle-studio/runs'
 import {
   findSparkRuntime,
   type Previewer,
@@ -150,6 +150,12 @@ export interface StudioOptions {
    * @default defaultExecutionPolicy({ readRoots: [`<dataDir>/sample`, `<dataDir>/output`], writeRoots: [`<dataDir>/output`] })
    */
   readonly policy?: ExecutionPolicy | undefined
+  /**
+   * Daily budgets of cluster core-seconds per pipeline (UTC days). Workers of this studio refuse to start a run
+   * whose pipeline used its budget that day (the run fails with `BUDGET_EXCEEDED`); `GET /pipelines/{name}/usage`
+   * shows each pipeline's budget beside its use. None by default.
+   */
+  readonly budgets?: UsageBudgets | undefined
   /** Data artifacts (uploaded files): where they are stored and how large they may be. */
   readonly artifacts?: ArtifactsOptions | undefined
   /**
@@ -426,6 +432,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     artifacts,
     webhooks,
     policy,
+    budgets: options.budgets,
     sparkRuntime,
     sparkCheck,
     previewSession,

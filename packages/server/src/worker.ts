@@ -175,5 +175,6 @@ export async function createStudioWorker(
     logger,
     healthFile: options.healthFile ?? join(studio.dataDir, `worker-${process.pid}.health.json`),
     ...(scheduler ? { scheduler } : {}),
+    ...(studio.budgets ? { budgets: studio.budgets } : {}),
   })
 }

@@ -23,6 +23,7 @@ export { DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS, PreviewSession } from './previe
 export type {
   ExecutedRun,
   ExecutionAbortCause,
+  ExecutionUsage,
   RunExecutionContext,
   RunExecutionOutcome,
   RunFailure,

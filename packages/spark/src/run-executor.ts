@@ -31,6 +31,25 @@ export interface RunExecutionContext<R extends ExecutedRun = ExecutedRun> {
   event(type: string, payload?: Readonly<Record<string, unknown>>): void
   /** Records a log line. */
   log(line: string): void
+  /** Records what the attempt used on the cluster (the worker's `usage`; optional for other hosts). */
+  usage?(usage: ExecutionUsage): void
+}
+
+/**
+ * What an attempt used on the cluster, from the runner's `usage` event (see `@sparkle-studio/runs`' `RunUsage`):
+ * executor core-seconds held, task seconds, CPU seconds, peak executor memory and I/O bytes.
+ */
+export interface ExecutionUsage {
+  readonly coreSeconds: number
+  readonly taskSeconds: number
+  readonly cpuSeconds?: number | undefined
+  readonly peakMemoryBytes?: number | undefined
+  readonly inputBytes?: number | undefined
+  readonly outputBytes?: number | undefined
+  readonly shuffleReadBytes?: number | undefined
+  readonly shuffleWriteBytes?: number | undefined
+  readonly executors?: number | undefined
+  readonly cores?: number | undefined
 }
 
 /** Why a run failed, as the executor reports it. */
@@ -215,6 +234,8 @@ export class SparkRunExecutor<R extends ExecutedRun = ExecutedRun> {
             ctx.recordSubmission(submissionId, event.appId).catch(() => {})
           }
           ctx.event('spark', eventPayload(event))
+          const usage = usageOf(event)
+          if (usage) ctx.usage?.(usage)
         },
         onStatus: (s) => {
           const now = Date.now()
@@ -289,4 +310,26 @@ function eventPayload(event: RunnerEvent): Record<string, unknown> {
     return { type: 'rows', ts: event.ts, nodeId: event.nodeId, rowCount: event.rows.length, truncated: event.truncated }
   }
   return { ...event }
+}
+
+/** What a runner's `usage` event says the attempt used, in the run store's terms (nothing for other events). */
+function usageOf(event: RunnerEvent): ExecutionUsage | undefined {
+  const e = event as unknown as Record<string, unknown>
+  if (e['type'] !== 'usage') return undefined
+  const num = (key: string) => (typeof e[key] === 'number' && Number.isFinite(e[key]) ? e[key] : undefined)
+  const coreSeconds = num('coreSeconds')
+  const taskSeconds = num('taskSeconds')
+  if (coreSeconds === undefined || taskSeconds === undefined) return undefined
+  return {
+    coreSeconds,
+    taskSeconds,
+    cpuSeconds: num('cpuSeconds'),
+    peakMemoryBytes: num('peakMemoryBytes'),
+    inputBytes: num('inputBytes'),
+    outputBytes: num('outputBytes'),
+    shuffleReadBytes: num('shuffleReadBytes'),
+    shuffleWriteBytes: num('shuffleWriteBytes'),
+    executors: num('executors'),
+    cores: num('cores'),
+  }
 }

@@ -39,12 +39,14 @@ import {
   PipelineNameSchema,
   PipelineRecordSchema,
   PipelineSummarySchema,
+  PipelineUsageSchema,
   PullRequestSchema,
   plainText,
   RoleSchema,
   RunPageSchema,
   RunSchema,
   RunStatusSchema,
+  RunStepsSchema,
   SaveResultSchema,
   ScheduleChangeSchema,
   ScheduleListSchema,
@@ -294,6 +296,16 @@ export const api = {
     errors: ['NOT_FOUND', 'VALIDATION_FAILED'],
   }),
 
+  pipelineUsage: defineRoute(routes.pipelineUsage, {
+    summary: "The pipeline's cluster usage per UTC day (core-seconds, task time, bytes) and its daily budget",
+    tag: 'pipelines',
+    params: nameParams,
+    query: z.strictObject({
+      days: intQuery(1, 366).optional().meta({ description: 'Days up to and including today (UTC); default 7' }),
+    }),
+    response: PipelineUsageSchema,
+    errors: ['VALIDATION_FAILED'],
+  }),
   dryRun: defineRoute(routes.dryRun, {
     summary: 'Preview every node on sample data on the warm Spark session (a saved pipeline or an unsaved document)',
     tag: 'execution',
@@ -407,6 +419,18 @@ export const api = {
         error: z.record(z.string(), z.unknown()).nullable().optional(),
       }),
     ]),
+    errors: ['NOT_FOUND'],
+  }),
+  executionSteps: defineRoute(routes.executionSteps, {
+    summary: "A run's steps (per node: status, times, rows, bytes, task time) and what its attempt used",
+    description:
+      "From the runner's events and Spark's own counts (nothing is counted again). Views run no Spark job of their own: their rows are counted where a sink or check reads them.",
+    tag: 'execution',
+    params: idParams,
+    query: z.strictObject({
+      attempt: intQuery(1, 1_000).optional().meta({ description: 'The attempt to show; default the latest' }),
+    }),
+    response: RunStepsSchema,
     errors: ['NOT_FOUND'],
   }),
   cancelExecution: defineRoute(routes.cancelExecution, {

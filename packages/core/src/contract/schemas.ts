@@ -277,6 +277,25 @@ export const DryRunResultSchema = z
 /** Run states. */
 export const RunStatusSchema = z.enum(RUN_STATUSES)
 
+const seconds = (description: string) => z.number().min(0).meta({ description })
+const bytes = (description: string) => z.number().int().min(0).optional().meta({ description })
+
+/** What one attempt used on the cluster, as Spark's own bookkeeping counts it. */
+export const UsageSchema = z
+  .object({
+    coreSeconds: seconds('Executor cores held × the seconds they were held (what a cluster bills)'),
+    taskSeconds: seconds('Seconds tasks ran on executors (at most coreSeconds)'),
+    cpuSeconds: seconds('CPU seconds of those tasks').optional(),
+    peakMemoryBytes: bytes('Largest memory one executor held (JVM heap and off-heap)'),
+    inputBytes: bytes('Bytes read from storage'),
+    outputBytes: bytes('Bytes written to storage'),
+    shuffleReadBytes: bytes('Bytes read by shuffles'),
+    shuffleWriteBytes: bytes('Bytes written by shuffles'),
+    executors: z.number().int().min(0).optional(),
+    cores: z.number().int().min(0).optional().meta({ description: 'Executor cores the application had in all' }),
+  })
+  .meta({ id: 'Usage' })
+
 /** One attempt of a run. */
 export const AttemptSchema = z.object({
   attempt: z.number().int(),
@@ -287,6 +306,7 @@ export const AttemptSchema = z.object({
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   error: z.record(z.string(), z.unknown()).optional(),
+  usage: UsageSchema.optional(),
 })
 
 /** A run (an execution) as the API shows it. */
@@ -319,6 +339,68 @@ export const RunSchema = z
     cancelledBy: z.string().optional().meta({ description: 'Id of the principal who asked to cancel the run' }),
   })
   .meta({ id: 'Run' })
+
+/** One step of a run's attempt: what the runner did for one node, with Spark's counts. */
+export const RunStepSchema = z
+  .object({
+    nodeId: z.string(),
+    index: z.number().int().min(0).meta({ description: 'Position of the step in the plan' }),
+    kind: z.string().meta({ description: 'The plan step kind: source, query, check, cache, write' }),
+    status: z.enum(['running', 'succeeded', 'failed', 'interrupted']).meta({
+      description: '`interrupted`: the attempt ended (cancelled, lost, timed out) while the step ran',
+    }),
+    startedAt: z.string(),
+    finishedAt: z.string().optional(),
+    durationMs: z.number().min(0).optional(),
+    rowsIn: z.number().int().min(0).optional().meta({ description: "Records the step's Spark jobs read from storage" }),
+    rowsOut: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Rows the step wrote (a sink) or returned; absent for a view no job ran yet' }),
+    bytesRead: bytes("Bytes the step's Spark jobs read from storage"),
+    bytesWritten: bytes('Bytes of data files the step wrote'),
+    taskMs: z.number().min(0).optional().meta({ description: "Time the step's tasks ran on executors" }),
+    jobs: z.number().int().min(0).optional().meta({ description: 'Spark jobs the step ran' }),
+    error: z.object({ errorClass: z.string().optional(), message: z.string() }).optional(),
+  })
+  .meta({ id: 'RunStep' })
+
+/** The steps of one attempt of a run, with what the attempt used. */
+export const RunStepsSchema = z
+  .object({
+    runId: z.string(),
+    attempt: z.number().int().min(0).meta({ description: 'The attempt shown (0: the run has not started)' }),
+    steps: z.array(RunStepSchema),
+    usage: UsageSchema.optional(),
+  })
+  .meta({ id: 'RunSteps' })
+
+/** A pipeline's usage per UTC day, with its budget. */
+export const PipelineUsageSchema = z
+  .object({
+    pipeline: z.string(),
+    budget: z
+      .object({ coreSecondsPerDay: z.number().min(0) })
+      .optional()
+      .meta({ description: 'The daily budget the workers enforce when they claim its runs (absent: none)' }),
+    days: z.array(
+      z.object({
+        day: z.iso.date(),
+        attempts: z.number().int().min(0),
+        coreSeconds: z.number().min(0),
+        taskSeconds: z.number().min(0),
+        cpuSeconds: z.number().min(0),
+        peakMemoryBytes: z.number().min(0),
+        inputBytes: z.number().min(0),
+        outputBytes: z.number().min(0),
+        shuffleReadBytes: z.number().min(0),
+        shuffleWriteBytes: z.number().min(0),
+      }),
+    ),
+  })
+  .meta({ id: 'PipelineUsage' })
 
 /** A page of runs with the cursor of the next page. */
 export const RunPageSchema = z

@@ -84,6 +84,7 @@ export const routes = defineRoutes({
   pipelineDiff: { method: 'GET', path: '/pipelines/{name}/diff', role: 'viewer' },
   validatePipeline: { method: 'POST', path: '/pipelines/{name}/validate', role: 'viewer', idempotent: true },
   pipelinePlan: { method: 'GET', path: '/pipelines/{name}/plan', role: 'viewer' },
+  pipelineUsage: { method: 'GET', path: '/pipelines/{name}/usage', role: 'viewer' },
 
   dryRun: { method: 'POST', path: '/execute/dry-run', role: 'editor', idempotent: true },
   run: { method: 'POST', path: '/execute/run', role: 'editor' },
@@ -93,6 +94,7 @@ export const routes = defineRoutes({
   // Driver logs name paths and hosts: not for viewers.
   executionLogs: { method: 'GET', path: '/executions/{id}/logs', role: 'editor' },
   executionEvents: { method: 'GET', path: '/executions/{id}/events', role: 'viewer', stream: 'sse' },
+  executionSteps: { method: 'GET', path: '/executions/{id}/steps', role: 'viewer' },
   cancelExecution: { method: 'POST', path: '/executions/{id}/cancel', role: 'editor', idempotent: true },
   retryExecution: { method: 'POST', path: '/executions/{id}/retry', role: 'editor' },
   getBackfill: { method: 'GET', path: '/backfills/{id}', role: 'viewer' },

@@ -1,9 +1,10 @@
-import { compilePipeline } from '@sparkle-studio/core'
+import { compilePipeline, StudioError } from '@sparkle-studio/core'
 import { type BackfillRequest, isFinalRunStatus, planBackfill } from '@sparkle-studio/runs'
 import type { StudioParts } from '../parts.ts'
 import { underPolicy } from '../policy.ts'
 import { backfillDto, runDto } from './dto.ts'
 import { runEvents } from './run-events.ts'
+import { foldSteps, runnerEvents, usageDto } from './steps.ts'
 import type { UseCases } from './types.ts'
 
 type ExecutionCases = Pick<
@@ -15,6 +16,7 @@ type ExecutionCases = Pick<
   | 'getExecution'
   | 'executionLogs'
   | 'executionEvents'
+  | 'executionSteps'
   | 'cancelExecution'
   | 'retryExecution'
   | 'getBackfill'
@@ -155,11 +157,39 @@ export function executionUseCases(parts: StudioParts): ExecutionCases {
     },
     getExecution: async ({ params }, { signal }) => {
       const run = await runs.get(params.id, { signal })
-      const [attempts, events] = await Promise.all([
+      const [attempts, events, usage] = await Promise.all([
         runs.attempts(params.id, { signal }),
         runs.events(params.id, { types: ['spark', 'progress'], signal }),
+        runs.usage(params.id, { signal }),
       ])
-      return runDto(run, { attempts, events })
+      const dto = runDto(run, { attempts, events })
+      for (const a of dto.attempts ?? []) {
+        const used = usage.find((u) => u.attempt === a.attempt)
+        if (used) Object.assign(a, { usage: usageDto(used) })
+      }
+      return dto
+    },
+    executionSteps: async ({ params, query }, { signal }) => {
+      await runs.get(params.id, { signal })
+      const [attempts, events, usage] = await Promise.all([
+        runs.attempts(params.id, { signal }),
+        runnerEvents(runs, params.id, signal),
+        runs.usage(params.id, { signal }),
+      ])
+      const attempt = query.attempt === undefined ? attempts.at(-1) : attempts.find((a) => a.attempt === query.attempt)
+      if (query.attempt !== undefined && !attempt) {
+        throw new StudioError('NOT_FOUND', `run ${params.id} has no attempt ${query.attempt}`, {
+          run: params.id,
+          attempt: query.attempt,
+        })
+      }
+      const used = attempt ? usage.find((u) => u.attempt === attempt.attempt) : undefined
+      return {
+        runId: params.id,
+        attempt: attempt?.attempt ?? 0,
+        steps: foldSteps(events, attempt),
+        ...(used ? { usage: usageDto(used) } : {}),
+      }
     },
     executionLogs: async ({ params, query }, { signal }) => {
       const run = await runs.get(params.id, { signal })

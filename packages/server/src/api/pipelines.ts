@@ -1,5 +1,6 @@
 import { compilePipeline, hasErrorCode, StudioError, validatePipeline } from '@sparkle-studio/core'
 import type { CommitSummary } from '@sparkle-studio/git'
+import { utcDayStart } from '@sparkle-studio/runs'
 import type { StudioParts } from '../parts.ts'
 import { compileIssues, savePolicyIssues, underPolicy } from '../policy.ts'
 import { authorOf, hasRole } from '../principal.ts'
@@ -18,7 +19,10 @@ type PipelineCases = Pick<
   | 'pipelineDiff'
   | 'validatePipeline'
   | 'pipelinePlan'
+  | 'pipelineUsage'
 >
+
+const DAY_MS = 86_400_000
 
 /** A commit as the API shows it (git's commit summary). */
 export function commitDto(c: CommitSummary) {
@@ -74,7 +78,16 @@ function maskPaths<T>(value: T, dataDir: string): T {
 export function pipelineUseCases(
   parts: Pick<
     StudioParts,
-    'registry' | 'pipelines' | 'templates' | 'log' | 'dataDir' | 'policy' | 'artifacts' | 'webhooks'
+    | 'registry'
+    | 'pipelines'
+    | 'templates'
+    | 'log'
+    | 'dataDir'
+    | 'policy'
+    | 'artifacts'
+    | 'webhooks'
+    | 'runs'
+    | 'budgets'
   >,
 ): PipelineCases {
   const { registry, pipelines, templates, log, dataDir, policy, webhooks } = parts
@@ -233,6 +246,19 @@ export function pipelineUseCases(
         }
       }
       return issues.length === 0 ? { valid: true, issues: [] } : { valid: false, issues }
+    },
+    // Usage outlives the pipeline (a deleted pipeline's runs used the cluster too): no check that it exists.
+    pipelineUsage: async ({ params, query }, { signal }) => {
+      const days = query.days ?? 7
+      const today = utcDayStart(new Date())
+      const from = new Date(today.getTime() - (days - 1) * DAY_MS)
+      const to = new Date(today.getTime() + DAY_MS)
+      const budget = parts.budgets?.pipelines?.[params.name] ?? parts.budgets?.default
+      return {
+        pipeline: params.name,
+        ...(budget !== undefined ? { budget: { coreSecondsPerDay: budget } } : {}),
+        days: await parts.runs.dailyUsage(params.name, { from, to }, { signal }),
+      }
     },
     pipelinePlan: async ({ params, query }, { signal, principal }) => {
       const stored = await pipelines.get(params.name, { ...(query.ref ? { ref: query.ref } : {}), signal })
