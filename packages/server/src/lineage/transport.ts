@@ -7,8 +7,14 @@ export type OpenLineageFetch = (
   init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
 ) => Promise<{
   readonly status: number
-  readonly headers: { get(name: string): string | null }
-  readonly body?: { cancel(): Promise<void> } | null
+  readonly headers: {
+    /** A response header's value (`Retry-After` is read), `null` when absent. */
+    get(name: string): string | null
+  }
+  readonly body?: {
+    /** Discards the response body (it is never read). */
+    cancel(): Promise<void>
+  } | null
 }>
 
 /** Options of {@link OpenLineageHttpTransport}. */
