@@ -1,6 +1,7 @@
-import { sql } from 'kysely'
+import { type Selectable, sql } from 'kysely'
 import type { AttemptRef } from './attempts.ts'
 import { checkSignal, type StoreContext } from './context.ts'
+import type { RunUsageTable } from './schema.ts'
 
 /**
  * What one attempt of a run used on the cluster, as Spark's own bookkeeping counts it (its status store, the data
@@ -88,22 +89,8 @@ export async function recordUsage(ctx: StoreContext, ref: AttemptRef, usage: Run
   `.execute(ctx.db)
 }
 
-interface UsageRow {
-  run_id: string
-  attempt: number
-  pipeline: string
-  recorded_at: Date | string
-  core_seconds: number
-  task_seconds: number
-  cpu_seconds: number | null
-  peak_memory_bytes: number | null
-  input_bytes: number | null
-  output_bytes: number | null
-  shuffle_read_bytes: number | null
-  shuffle_write_bytes: number | null
-  executors: number | null
-  cores: number | null
-}
+/** A row of `run_usage` as the database answers it. */
+type UsageRow = Selectable<RunUsageTable>
 
 const optional = (v: number | null) => (v === null ? undefined : Number(v))
 
