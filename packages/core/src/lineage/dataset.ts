@@ -26,11 +26,25 @@ function tableParts(table: string): string[] {
 }
 
 /**
+ * A URL without the credentials it may carry: user info before `@` (`//user:pass@host`, Oracle's `user/pass@host`)
+ * and `user`/`password` properties (`;password=...`, `?user=...&password=...`). Lineage events leave the server for a
+ * third party's collector: no secret may ride along in a dataset name.
+ */
+export function withoutCredentials(url: string): string {
+  return url
+    .replace(/\/\/[^/@?;]*@/g, '//')
+    .replace(/:[^:@/;?]*\/[^@;?]*@/g, ':@')
+    .replace(/([?;&])(?:user|username|password|pwd|pass|passwd|accesskey|secretkey|token)=[^;&]*(?:[;&]|$)/gi, '$1')
+    .replace(/[?;&]+$/, '')
+}
+
+/**
  * The OpenLineage dataset of a JDBC URL and table: namespace `<scheme>://host:port` (`postgres`, `mysql`,
  * `sqlserver`, ...; default ports filled in), name `database.schema.table` (the default schema filled in where the
  * database has one), or `database.table` for databases without schemas.
  */
-export function jdbcDataset(url: string, table: string): DatasetId {
+export function jdbcDataset(jdbcUrl: string, table: string): DatasetId {
+  const url = withoutCredentials(jdbcUrl)
   const m = /^jdbc:([a-z0-9]+):(?:\/\/([^/;?]*))?\/?([^;?]*)(.*)$/i.exec(url)
   if (m === null) return { namespace: url.replace(/^jdbc:/, ''), name: table }
   const sub = (m[1] as string).toLowerCase()
@@ -54,7 +68,7 @@ export function jdbcDataset(url: string, table: string): DatasetId {
  * leading slash, for object stores; `hdfs://host:port` and the absolute path), `file` and the path for local ones.
  */
 export function pathDataset(path: string): DatasetId {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i.exec(path)
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(\/.*)?$/i.exec(withoutCredentials(path))
   if (m === null) return { namespace: 'file', name: path }
   const scheme = (m[1] as string).toLowerCase()
   const rest = m[3] ?? '/'

@@ -270,6 +270,22 @@ describe('dataset naming', () => {
     ).toBeUndefined()
   })
 
+  it('leaves every credential a URL may carry out of dataset names', () => {
+    const secret = 'hunter2-s3cr3t'
+    const named = [
+      jdbcDataset(`jdbc:postgresql://etl:${secret}@db:5432/dw?user=etl&password=${secret}&ssl=true`, 'orders'),
+      jdbcDataset(`jdbc:oracle:thin:etl/${secret}@ora.host:1521:ORCL`, 'SALES.ORDERS'),
+      jdbcDataset(`jdbc:sqlserver://mssql:1433;databaseName=dw;user=etl;password=${secret}`, 'orders'),
+      jdbcDataset(`jdbc:unknownvendor://u:${secret}@h/x;pwd=${secret}`, 't'),
+      pathDataset(`s3a://AKIAEXAMPLE:${secret}@bucket/raw/orders.csv`),
+      pathDataset(`https://user:${secret}@files.example/data.csv`),
+    ]
+    for (const d of named) expect(`${d.namespace} ${d.name}`).not.toContain(secret)
+    expect(named[0]).toEqual({ namespace: 'postgres://db:5432', name: 'dw.public.orders' })
+    expect(named[2]).toEqual({ namespace: 'sqlserver://mssql:1433', name: 'dw.dbo.orders' })
+    expect(named[4]).toEqual({ namespace: 's3://bucket', name: 'raw/orders.csv' })
+  })
+
   it('gives the Spark conf that parents the Spark listener under the run', () => {
     expect(sparkOpenLineageConf({ run: { runId }, job })).toEqual({
       'spark.openlineage.parentJobNamespace': 'sparkle-studio',
