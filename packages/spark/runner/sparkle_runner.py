@@ -1270,7 +1270,9 @@ def usage(spark, wait_ms=10000):
                 memory = metrics.get().getMetricValue("JVMHeapMemory") + metrics.get().getMetricValue(
                     "JVMOffHeapMemory"
                 )
-                peak = memory if peak is None else max(peak, memory)
+                # Sampled at heartbeats (every 10 s by default): 0 until the first sample.
+                if memory > 0:
+                    peak = memory if peak is None else max(peak, memory)
         totals = {"run": 0, "cpu": 0, "in": 0, "out": 0, "shuffleRead": 0, "shuffleWrite": 0, "execPeak": None}
         for stage in status.stages():
             totals["run"] += stage.executorRunTime()
@@ -1292,11 +1294,23 @@ def usage(spark, wait_ms=10000):
             "shuffleReadBytes": totals["shuffleRead"],
             "shuffleWriteBytes": totals["shuffleWrite"],
         }
-        peak = peak if peak is not None else totals["execPeak"]
-        if peak is not None:
+        if not peak and all(e.id() == "driver" for e in executors):
+            # Local mode, before the first heartbeat sampled it: the driver is the executor, so ask its JVM.
+            peak = driver_jvm_peak_memory(spark)
+        peak = peak or totals["execPeak"]
+        if peak:
             event["peakMemoryBytes"] = peak
         return event
     except Exception:  # noqa: BLE001 - the figures are optional; the run's result is not
+        return None
+
+
+def driver_jvm_peak_memory(spark):
+    """The driver JVM's peak memory (heap and non-heap pools, each at its own peak), or None when it cannot say."""
+    try:
+        pools = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+        return sum(pool.getPeakUsage().getUsed() for pool in pools if pool.getPeakUsage() is not None) or None
+    except Exception:  # noqa: BLE001 - the figure is optional
         return None
 
 
